@@ -1,0 +1,232 @@
+/**
+ * The agent: keeps a registered tunnel connection to the edge, serves its streams from the origin,
+ * reconnects with full-jitter backoff, and shuts down gracefully (SPEC.md §8).
+ * Owns the OriginProxy and the current TunnelClient.
+ */
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { silentLogger } from '../observability/logger.js'
+import { fullJitterDelay } from './backoff.js'
+import { OriginProxy } from './origin-proxy.js'
+import { RegistrationError, TunnelClient } from './tunnel-client.js'
+import { BurrowError } from '../protocol/errors.js'
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REGISTRATION_TIMEOUT_MS } from '../protocol/constants.js'
+import type { burrow } from '../protocol/generated/tunnel.js'
+
+export interface AgentOptions {
+  /** The edge's tunnel address, "host:port". */
+  edge: string
+  /** PEM of the edge CA the tunnel certificate must chain to. */
+  edgeCa: string | Buffer
+  token: string
+  hostnames: readonly string[]
+  /** The origin's base URL. */
+  origin: string
+  labels?: Record<string, string>
+  /** Origin response-header timeout (and body idle timeout). Default 30 s. */
+  originTimeoutMs?: number
+  /** Sockets kept to the origin. Default 128. */
+  originConnections?: number
+  /** Backoff base and cap. Default 1 s and 30 s. */
+  retryBaseMs?: number
+  retryMaxDelayMs?: number
+  registrationTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  heartbeatTimeoutMs?: number
+  /** How long close() lets in-flight requests finish. Default 30 s. */
+  gracePeriodMs?: number
+  version?: string
+  logger?: Logger
+}
+
+export type AgentState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopping' | 'stopped' | 'failed'
+
+export interface AgentEvents {
+  registered: [info: burrow.v1.RegisterAccepted.$Properties]
+  disconnected: [reason: string]
+  /** Registration was rejected permanently; the agent stopped. */
+  fatal: [err: RegistrationError]
+  retry: [info: { attempt: number, delayMs: number, reason: string }]
+}
+
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly id = randomBytes(8).toString('hex')
+  state: AgentState = 'idle'
+  /** Connection attempts made since start (for operators and tests). */
+  attempts = 0
+
+  private readonly options: AgentOptions
+  private readonly logger: Logger
+  private readonly origin: OriginProxy
+  private readonly edgeHost: string
+  private readonly edgePort: number
+  private client: TunnelClient | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  private failures = 0
+  private stopping: Promise<void> | undefined
+
+  constructor (options: AgentOptions) {
+    super()
+    if (options.hostnames.length === 0) throw new TypeError('the agent needs at least one hostname')
+    this.options = options
+    this.logger = (options.logger ?? silentLogger).child({ component: 'agent' })
+    const { host, port } = parseHostPort(options.edge)
+    this.edgeHost = host
+    this.edgePort = port
+    this.origin = new OriginProxy({
+      origin: options.origin,
+      timeoutMs: options.originTimeoutMs ?? 30_000,
+      connections: options.originConnections ?? 128,
+      logger: this.logger,
+    })
+  }
+
+  /**
+   * Starts connecting. Resolves on the first successful registration; rejects if registration is
+   * rejected permanently before that. Later disconnects reconnect on their own.
+   */
+  async start (): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`agent already ${this.state}`)
+    const first = new Promise<void>((resolve, reject) => {
+      const onRegistered = (): void => { this.off('fatal', onFatal); resolve() }
+      const onFatal = (err: Error): void => { this.off('registered', onRegistered); reject(err) }
+      this.once('registered', onRegistered)
+      this.once('fatal', onFatal)
+    })
+    void this.connect()
+    return await first
+  }
+
+  /** In-flight origin requests. */
+  get inflight (): number {
+    return this.origin.active
+  }
+
+  /**
+   * Graceful shutdown: Unregister, let in-flight requests finish (up to the grace period), close the
+   * tunnel, close the origin pool. Idempotent.
+   */
+  async close (options: { gracePeriodMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.doClose(options.gracePeriodMs ?? this.options.gracePeriodMs ?? 30_000)
+    return await this.stopping
+  }
+
+  private async doClose (graceMs: number): Promise<void> {
+    const wasFailed = this.state === 'failed'
+    this.state = 'stopping'
+    clearTimeout(this.retryTimer)
+    const client = this.client
+    if (client !== undefined && client.state !== 'closed') {
+      client.unregister('agent shutting down')
+      this.logger.info({ inflight: this.origin.active, graceMs }, 'unregistered; finishing in-flight requests')
+      let graceTimer: NodeJS.Timeout | undefined
+      const graceOver = new Promise<void>((resolve) => { graceTimer = setTimeout(resolve, graceMs) })
+      await Promise.race([this.origin.idle(), graceOver])
+      clearTimeout(graceTimer)
+      const closed = new Promise<void>((resolve) => {
+        if (client.state === 'closed') resolve()
+        else client.once('closed', () => resolve())
+      })
+      client.close('agent shutting down')
+      const hardTimer = setTimeout(() => client.destroy('grace period over'), 2_000)
+      await closed
+      clearTimeout(hardTimer)
+    }
+    await this.origin.close()
+    this.state = wasFailed ? 'failed' : 'stopped'
+    this.logger.info('agent stopped')
+  }
+
+  private async connect (): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    this.state = 'connecting'
+    this.attempts++
+    const o = this.options
+    const client = new TunnelClient({
+      host: this.edgeHost,
+      port: this.edgePort,
+      ca: o.edgeCa,
+      token: o.token,
+      hostnames: o.hostnames,
+      labels: o.labels ?? {},
+      agentId: this.id,
+      version: o.version ?? '0.0.0',
+      connIndex: 0,
+      previousAttempts: this.failures,
+      registrationTimeoutMs: o.registrationTimeoutMs ?? DEFAULT_REGISTRATION_TIMEOUT_MS,
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      origin: this.origin,
+      logger: this.logger,
+    })
+    this.client = client
+    try {
+      await client.connect()
+    } catch (err) {
+      this.onConnectFailed(err as Error)
+      return
+    }
+    if (this.state !== 'connecting') {
+      // close() started while we were registering: release the new connection.
+      client.close('agent shutting down')
+      return
+    }
+    this.failures = 0
+    this.state = 'connected'
+    const info = client.accepted ?? {}
+    this.logger.info({ hostnames: info.hostnames, connectionId: info.connectionId, edge: o.edge }, 'registered tunnel connection')
+    this.emit('registered', info)
+    client.once('drain', () => {
+      // The edge is going away: reconnect now (with backoff), let this one finish what it has.
+      if (this.client === client) this.scheduleReconnect('edge draining')
+      client.close('edge draining')
+    })
+    client.once('closed', (reason) => {
+      if (this.client !== client) return
+      this.emit('disconnected', reason)
+      this.scheduleReconnect(reason)
+    })
+  }
+
+  private onConnectFailed (err: Error): void {
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    if (err instanceof RegistrationError && err.permanent) {
+      this.state = 'failed'
+      this.logger.error({ code: err.code, reason: err.message }, 'registration rejected permanently; not retrying')
+      this.emit('fatal', err)
+      return
+    }
+    const code = err instanceof BurrowError ? err.code : (err as NodeJS.ErrnoException).code
+    this.logger.warn({ code, reason: err.message }, 'tunnel connection attempt failed')
+    this.scheduleReconnect(err.message, err instanceof RegistrationError ? err.retryAfterMs : 0)
+  }
+
+  private scheduleReconnect (reason: string, floorMs = 0): void {
+    if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed' || this.state === 'backoff') return
+    this.client = undefined
+    this.state = 'backoff'
+    const attempt = this.failures++
+    const delayMs = Math.max(floorMs, fullJitterDelay(attempt, this.options.retryBaseMs ?? 1_000, this.options.retryMaxDelayMs ?? 30_000))
+    this.logger.info({ attempt: attempt + 1, delayMs, reason }, 'reconnecting')
+    this.emit('retry', { attempt: attempt + 1, delayMs, reason })
+    this.retryTimer = setTimeout(() => { void this.connect() }, delayMs)
+  }
+}
+
+/** Parses "host:port" / "[v6]:port". */
+export function parseHostPort (value: string): { host: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim())
+  const port = m === null ? NaN : Number(m[3])
+  if (m === null || !(port > 0 && port < 65536)) {
+    throw new TypeError(`expected host:port, got ${JSON.stringify(value)}`)
+  }
+  return { host: (m[1] ?? m[2])!, port }
+}
+
+/** Creates an agent and waits for its first registration. */
+export async function createAgent (options: AgentOptions): Promise<Agent> {
+  const agent = new Agent(options)
+  await agent.start()
+  return agent
+}

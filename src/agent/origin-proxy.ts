@@ -1,0 +1,252 @@
+/**
+ * The agent's request path (SPEC.md §5.4-§5.7): one tunnel stream becomes one HTTP/1.1 request to
+ * the origin over a keep-alive pool, and the origin's response streams back with backpressure.
+ * Hot path: undici's dispatcher API with a small handler object per request, no per-chunk work
+ * beyond the write.
+ */
+import http2, { type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2'
+import { PassThrough } from 'node:stream'
+import { Pool } from 'undici'
+import type { Logger } from 'pino'
+import { connectionListedNames, isHopByHop, isValidHeaderValue } from '../protocol/headers.js'
+import { H_ERROR, H_RESPONSE_SOURCE, H_STREAM_TYPE, SOURCE_AGENT, SOURCE_ORIGIN, STREAM_TYPE_HTTP } from '../protocol/constants.js'
+import { ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
+
+const NGHTTP2_INTERNAL_ERROR = http2.constants.NGHTTP2_INTERNAL_ERROR
+const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM
+
+export interface OriginProxyOptions {
+  /** The origin's base URL, e.g. http://127.0.0.1:4000. */
+  origin: string
+  /** Time to the origin's response headers, and the longest pause between body chunks. */
+  timeoutMs: number
+  /** Sockets kept to the origin. */
+  connections: number
+  logger: Logger
+}
+
+/** Fields undici refuses in a request, or that must not reach the origin (hop-by-hop). */
+const ORIGIN_SKIP: ReadonlySet<string> = new Set(['expect', 'host'])
+
+export class OriginProxy {
+  private readonly pool: Pool
+  private readonly timeoutMs: number
+  readonly logger: Logger
+  /** Streams being served; graceful shutdown waits for this to reach zero. */
+  active = 0
+  private idleWaiters: Array<() => void> = []
+
+  constructor (options: OriginProxyOptions) {
+    const url = new URL(options.origin)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`origin must be an http:// or https:// URL, got ${options.origin}`)
+    }
+    this.timeoutMs = options.timeoutMs
+    this.logger = options.logger
+    this.pool = new Pool(url.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: { timeout: Math.min(options.timeoutMs, 10_000) },
+    })
+  }
+
+  /** The session's 'stream' handler for request streams (everything but the control stream). */
+  handle (stream: ServerHttp2Stream, headers: H2Headers, flags: number, rawHeaders: string[]): void {
+    const type = headers[H_STREAM_TYPE]
+    if (type !== undefined && type !== STREAM_TYPE_HTTP) {
+      respondAgentError(stream, 'BURROW_ERR_UNSUPPORTED_STREAM')
+      return
+    }
+    this.active++
+    stream.once('close', () => this.onStreamClosed())
+    const endStream = (flags & END_STREAM) !== 0
+    const exchange = new OriginExchange(stream)
+    try {
+      this.pool.dispatch({
+        method: headers[':method'] as string,
+        path: headers[':path'] as string,
+        headers: originRequestHeaders(rawHeaders, headers),
+        body: endStream ? null : requestBody(stream),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      }, exchange)
+    } catch (err) {
+      exchange.onError(err as Error)
+    }
+  }
+
+  /** Resolves once no stream is being served. */
+  async idle (): Promise<void> {
+    if (this.active === 0) return
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  async close (): Promise<void> {
+    await this.pool.destroy()
+  }
+
+  private onStreamClosed (): void {
+    this.active--
+    if (this.active === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters
+      this.idleWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+}
+
+/**
+ * The request body as its own Readable: undici destroys a body stream when it is done with it, and
+ * destroying the HTTP/2 stream itself would also kill the response half.
+ */
+function requestBody (stream: ServerHttp2Stream): PassThrough {
+  const body = new PassThrough()
+  stream.pipe(body)
+  return body
+}
+
+/**
+ * The origin request's header list, as undici's flat [name, value, ...] array: the stream's fields
+ * minus pseudo-headers and hop-by-hop fields, with Host set from :authority.
+ */
+function originRequestHeaders (raw: string[], headers: H2Headers): string[] {
+  const out: string[] = ['host', headers[':authority'] as string]
+  const listed = connectionListedNames(headers.connection)
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.charCodeAt(0) === 58 /* : */ || ORIGIN_SKIP.has(name) || isHopByHop(name, listed)) continue
+    out.push(name, raw[i + 1]!)
+  }
+  return out
+}
+
+/**
+ * One origin request. Implements undici's dispatch handler; decides the stream's outcome once.
+ */
+class OriginExchange {
+  private readonly stream: ServerHttp2Stream
+  private abort: ((err?: Error) => void) | undefined
+  private resumeOrigin: (() => void) | undefined
+  private finished = false
+
+  constructor (stream: ServerHttp2Stream) {
+    this.stream = stream
+    stream.on('error', noop) // a reset from the edge surfaces as 'close'
+    stream.once('close', () => {
+      if (!this.finished) {
+        // The edge cancelled (visitor gone) or the tunnel died: stop the origin request.
+        this.finished = true
+        this.abort?.(new Error('tunnel stream closed'))
+      }
+    })
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abort = abort
+    if (this.finished) abort(new Error('tunnel stream closed'))
+  }
+
+  onHeaders (statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true // 1xx: wait for the final response
+    this.resumeOrigin = resume
+    const stream = this.stream
+    if (stream.destroyed || stream.closed) return false
+    const headers: OutgoingHttpHeaders = Object.create(null)
+    headers[':status'] = statusCode
+    let listed: Set<string> | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1').toLowerCase()
+      if (name === 'connection') listed = connectionListedNames(raw[i + 1]!.toString('latin1'))
+    }
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1').toLowerCase()
+      if (isHopByHop(name, listed)) continue
+      const value = raw[i + 1]!.toString('latin1')
+      if (!isValidHeaderValue(value)) continue
+      const prev = headers[name]
+      if (prev === undefined) headers[name] = value
+      else if (Array.isArray(prev)) prev.push(value)
+      else headers[name] = [prev as string, value]
+    }
+    headers[H_RESPONSE_SOURCE] = SOURCE_ORIGIN
+    try {
+      stream.respond(headers)
+    } catch {
+      // A header nghttp2 refuses (e.g. a duplicated single-value field): an invalid origin response.
+      respondAgentError(stream, 'BURROW_ERR_ORIGIN_RESET')
+      this.finished = true
+      return false
+    }
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const stream = this.stream
+    if (stream.destroyed) return false
+    if (stream.write(chunk)) return true
+    stream.once('drain', this.resumeOrigin!)
+    return false
+  }
+
+  onComplete (): void {
+    this.finished = true
+    if (!this.stream.destroyed) this.stream.end()
+  }
+
+  onError (err: Error): void {
+    if (this.finished && this.stream.closed) return
+    this.finished = true
+    const stream = this.stream
+    if (stream.destroyed || stream.closed) return
+    if (stream.headersSent) {
+      // The response started: reset so the edge shows the visitor a broken response (SPEC.md §5.7).
+      stream.close(NGHTTP2_INTERNAL_ERROR)
+      return
+    }
+    respondAgentError(stream, originErrorCode(err))
+  }
+}
+
+/** Maps undici / socket errors to the registry (SPEC.md §6). */
+function originErrorCode (err: Error & { code?: string }): ErrorCode {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'BURROW_ERR_ORIGIN_UNREACHABLE'
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'BURROW_ERR_ORIGIN_TIMEOUT'
+    default:
+      return 'BURROW_ERR_ORIGIN_RESET'
+  }
+}
+
+/** An agent-generated error response (SPEC.md §5.6). */
+export function respondAgentError (stream: ServerHttp2Stream, code: ErrorCode): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return
+  const body = `${code}: ${ErrorCodes[code].message}\n`
+  try {
+    stream.respond({
+      ':status': httpStatusOf(code),
+      'content-type': 'text/plain; charset=utf-8',
+      [H_RESPONSE_SOURCE]: SOURCE_AGENT,
+      [H_ERROR]: code,
+    })
+    stream.end(body)
+    // Read and discard whatever request body is still coming, so the edge's upload is not stuck
+    // on a window nobody opens.
+    stream.resume()
+  } catch {
+    stream.close(NGHTTP2_INTERNAL_ERROR)
+  }
+}
+
+function noop (): void {}

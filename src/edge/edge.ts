@@ -1,0 +1,249 @@
+/**
+ * The edge: a public HTTP listener for visitors and a TLS listener for agents (SPEC.md §1).
+ * It owns both servers, every TunnelConnection and the registry; `close()` is idempotent.
+ */
+import http, { type Server as HttpServer } from 'node:http'
+import tls, { type TLSSocket } from 'node:tls'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { once } from 'node:events'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { silentLogger } from '../observability/logger.js'
+import { ensureEdgePki } from './pki.js'
+import { TunnelRegistry } from './registry.js'
+import { TunnelConnection, type RegisterDecision } from './tunnel-connection.js'
+import { VisitorProxy } from './visitor-proxy.js'
+import { normaliseHostname } from '../protocol/hostname.js'
+import {
+  ALPN_V1, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_QUEUE_LIMIT,
+  DEFAULT_REGISTRATION_TIMEOUT_MS, MAX_HOSTNAMES_PER_REGISTER, PROTOCOL_VERSION,
+} from '../protocol/constants.js'
+import type { burrow } from '../protocol/generated/tunnel.js'
+
+export interface ListenAddress { host: string, port: number }
+
+export interface EdgeOptions {
+  /** Directory holding the CA and serving certificate (created on first start). */
+  stateDir: string
+  /** Bearer tokens agents may register with (SPEC.md §4.1). At least one. */
+  tokens: readonly string[]
+  /** Public visitor listener. Default 127.0.0.1:8080. */
+  listen?: ListenAddress
+  /** Tunnel listener for agents. Default 127.0.0.1:7844. */
+  tunnelListen?: ListenAddress
+  /** Extra DNS names / IPs for the serving certificate, beyond localhost and loopback. */
+  tunnelNames?: readonly string[]
+  registrationTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  heartbeatTimeoutMs?: number
+  /** Requests queued per tunnel connection beyond its stream limit before TUNNEL_BUSY. */
+  queueLimit?: number
+  /** How long close() lets in-flight requests finish. Default 10 s. */
+  drainTimeoutMs?: number
+  /** Visitor HTTP/1 timeouts. */
+  headersTimeoutMs?: number
+  keepAliveTimeoutMs?: number
+  logger?: Logger
+}
+
+type EdgeState = 'starting' | 'running' | 'closing' | 'closed'
+
+/** Features this edge supports (SPEC.md §7.2); v1 defines none that change the wire. */
+const EDGE_FEATURES: readonly string[] = []
+
+export class Edge {
+  readonly id = randomBytes(6).toString('hex')
+  readonly registry = new TunnelRegistry()
+  state: EdgeState = 'starting'
+  caCertPem = ''
+  caPath = ''
+
+  private readonly options: EdgeOptions
+  private readonly logger: Logger
+  private readonly tokenHashes: Buffer[]
+  private readonly connections = new Set<TunnelConnection>()
+  private readonly visitorSockets = new Set<Socket>()
+  private readonly publicServer: HttpServer
+  private tunnelServer: tls.Server | undefined
+  private connSeq = 0
+  private closing: Promise<void> | undefined
+
+  constructor (options: EdgeOptions) {
+    if (options.tokens.length === 0) throw new TypeError('the edge needs at least one token')
+    this.options = options
+    this.logger = (options.logger ?? silentLogger).child({ component: 'edge' })
+    this.tokenHashes = options.tokens.map(sha256)
+    const proxy = new VisitorProxy({
+      registry: this.registry,
+      logger: this.logger.child({ component: 'access' }),
+      queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+      accepting: () => this.state === 'running',
+    })
+    this.publicServer = http.createServer({
+      headersTimeout: options.headersTimeoutMs ?? 20_000,
+      requestTimeout: 0, // bodies may stream for long; idle sockets are bounded by keepAliveTimeout
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+      connectionsCheckingInterval: 2_000,
+      maxHeaderSize: 16 * 1024,
+      noDelay: true,
+    }, (req, res) => proxy.handle(req, res))
+    this.publicServer.on('connection', (socket: Socket) => {
+      this.visitorSockets.add(socket)
+      socket.once('close', () => this.visitorSockets.delete(socket))
+    })
+    this.publicServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (socket.writable && !socket.destroyed) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      }
+      socket.destroy()
+      this.logger.debug({ code: err.code }, 'visitor client error')
+    })
+  }
+
+  /** Starts both listeners. Resolves when they are bound. */
+  async start (): Promise<this> {
+    const pki = await ensureEdgePki(this.options.stateDir, this.options.tunnelNames)
+    this.caCertPem = pki.caCertPem
+    this.caPath = pki.caPath
+    this.tunnelServer = tls.createServer({
+      cert: pki.certPem,
+      key: pki.keyPem,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: [ALPN_V1],
+      handshakeTimeout: 10_000,
+    }, (socket) => this.onTunnelSocket(socket))
+    this.tunnelServer.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'tunnel TLS handshake failed'))
+    const tunnel = this.options.tunnelListen ?? { host: '127.0.0.1', port: 7844 }
+    const pub = this.options.listen ?? { host: '127.0.0.1', port: 8080 }
+    try {
+      this.tunnelServer.listen(tunnel.port, tunnel.host)
+      await once(this.tunnelServer, 'listening')
+      this.publicServer.listen(pub.port, pub.host)
+      await once(this.publicServer, 'listening')
+    } catch (err) {
+      this.tunnelServer.close()
+      this.publicServer.close()
+      this.state = 'closed'
+      throw err
+    }
+    this.state = 'running'
+    this.logger.info({ public: this.publicAddress, tunnel: this.tunnelAddress }, 'edge listening')
+    return this
+  }
+
+  get publicAddress (): ListenAddress {
+    const a = this.publicServer.address() as AddressInfo
+    return { host: a.address, port: a.port }
+  }
+
+  get tunnelAddress (): ListenAddress {
+    const a = this.tunnelServer?.address() as AddressInfo
+    return { host: a.address, port: a.port }
+  }
+
+  /** The URL visitors use for `hostname`. */
+  publicUrl (hostname: string): string {
+    return `http://${hostname}:${this.publicAddress.port}/`
+  }
+
+  /** Live tunnel connections (any state but closed). */
+  get connectionCount (): number {
+    return this.connections.size
+  }
+
+  /**
+   * Graceful shutdown: stop accepting agents and visitors, Drain every tunnel, let in-flight
+   * requests finish within drainTimeoutMs, then close everything. Idempotent.
+   */
+  async close (): Promise<void> {
+    this.closing ??= this.doClose()
+    return await this.closing
+  }
+
+  private async doClose (): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'closing'
+    const deadline = this.options.drainTimeoutMs ?? 10_000
+    this.tunnelServer?.close()
+    this.publicServer.close()
+    // Idle keep-alive visitors go now; busy ones after their response.
+    this.publicServer.closeIdleConnections()
+    await Promise.all([...this.connections].map(async (c) => await c.drain(deadline, 'edge shutting down')))
+    for (const socket of this.visitorSockets) socket.destroy()
+    this.state = 'closed'
+    this.logger.info('edge closed')
+  }
+
+  private onTunnelSocket (socket: TLSSocket): void {
+    if (socket.alpnProtocol !== ALPN_V1 || this.state !== 'running') {
+      // SPEC.md §1.2: nothing but burrow/1 is spoken on the tunnel port.
+      this.logger.debug({ alpn: socket.alpnProtocol }, 'closing tunnel socket without the burrow ALPN')
+      socket.destroy()
+      return
+    }
+    const conn = new TunnelConnection(socket, {
+      id: `${this.id}-${++this.connSeq}`,
+      edgeId: this.id,
+      logger: this.logger,
+      registrationTimeoutMs: this.options.registrationTimeoutMs ?? DEFAULT_REGISTRATION_TIMEOUT_MS,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      heartbeatTimeoutMs: this.options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      decide: (register, c) => this.decide(register, c),
+    })
+    this.connections.add(conn)
+    conn.on('registered', () => this.registry.add(conn))
+    conn.on('unregistered', () => this.registry.remove(conn))
+    conn.on('closed', () => this.connections.delete(conn))
+  }
+
+  /** The registration decision (SPEC.md §3.7, §4): version, credentials, then hostnames, all or nothing. */
+  private decide (register: burrow.v1.Register.$Properties, conn: TunnelConnection): RegisterDecision {
+    if (this.state !== 'running') {
+      return { accepted: false, code: 'BURROW_ERR_EDGE_DRAINING', permanent: false, retryAfterMs: 1000 }
+    }
+    if (register.protocolVersion !== PROTOCOL_VERSION) {
+      return { accepted: false, code: 'BURROW_ERR_UNSUPPORTED_VERSION', message: `this edge speaks protocol version ${PROTOCOL_VERSION}`, permanent: true }
+    }
+    const token = register.auth?.bearerToken
+    const ownerKey = typeof token === 'string' && token.length > 0 ? this.checkToken(token) : undefined
+    if (ownerKey === undefined) {
+      return { accepted: false, code: 'BURROW_ERR_AUTH_FAILED', message: 'the bearer token was not accepted', permanent: true }
+    }
+    const raw = register.hostnames ?? []
+    if (raw.length === 0 || raw.length > MAX_HOSTNAMES_PER_REGISTER) {
+      return { accepted: false, code: 'BURROW_ERR_HOSTNAME_INVALID', message: `register between 1 and ${MAX_HOSTNAMES_PER_REGISTER} hostnames`, permanent: true }
+    }
+    const hostnames: string[] = []
+    for (const name of raw) {
+      const host = normaliseHostname(name)
+      if (host === undefined) {
+        return { accepted: false, code: 'BURROW_ERR_HOSTNAME_INVALID', message: `not a valid hostname: ${JSON.stringify(name).slice(0, 300)}`, permanent: true }
+      }
+      const owner = this.registry.ownerOf(host)
+      if (owner !== undefined && owner !== ownerKey) {
+        return { accepted: false, code: 'BURROW_ERR_HOSTNAME_TAKEN', message: `${host} is served by another credential`, permanent: false, retryAfterMs: 5000 }
+      }
+      if (!hostnames.includes(host)) hostnames.push(host)
+    }
+    const offered = register.client?.features ?? []
+    void conn
+    return { accepted: true, hostnames, ownerKey, features: EDGE_FEATURES.filter((f) => offered.includes(f)) }
+  }
+
+  /** Constant-time token check; returns the owner key (hash of the token) or undefined. */
+  private checkToken (token: string): string | undefined {
+    const hash = sha256(token)
+    let match = false
+    for (const known of this.tokenHashes) match = timingSafeEqual(hash, known) || match
+    return match ? hash.toString('hex') : undefined
+  }
+}
+
+function sha256 (value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+/** Creates and starts an edge. */
+export async function createEdge (options: EdgeOptions): Promise<Edge> {
+  return await new Edge(options).start()
+}

@@ -1,0 +1,86 @@
+/**
+ * Which tunnel connections serve which hostname (SPEC.md §4.4). Owned by the Edge; holds references,
+ * owns no connection.
+ */
+import type { TunnelConnection } from './tunnel-connection.js'
+
+interface HostEntry {
+  /** sha256 of the credential that owns the hostname while any connection holds it. */
+  ownerKey: string
+  connections: TunnelConnection[]
+}
+
+/** How many offline hostnames the registry remembers (to answer 503 "offline" rather than 404). */
+const KNOWN_HOSTS_LIMIT = 100_000
+
+export class TunnelRegistry {
+  private readonly hosts = new Map<string, HostEntry>()
+  /** Hostnames that were registered at some point; insertion-ordered for eviction. */
+  private readonly known = new Set<string>()
+
+  /** The owner key of a live hostname, if any connection holds it. */
+  ownerOf (hostname: string): string | undefined {
+    return this.hosts.get(hostname)?.ownerKey
+  }
+
+  add (conn: TunnelConnection): void {
+    for (const host of conn.hostnames) {
+      let entry = this.hosts.get(host)
+      if (entry === undefined) {
+        entry = { ownerKey: conn.ownerKey, connections: [] }
+        this.hosts.set(host, entry)
+      }
+      entry.connections.push(conn)
+      this.remember(host)
+    }
+  }
+
+  remove (conn: TunnelConnection): void {
+    for (const host of conn.hostnames) {
+      const entry = this.hosts.get(host)
+      if (entry === undefined) continue
+      const i = entry.connections.indexOf(conn)
+      if (i !== -1) entry.connections.splice(i, 1)
+      if (entry.connections.length === 0) this.hosts.delete(host)
+    }
+  }
+
+  /**
+   * The connection to send a request for `hostname` to: the routable one with the fewest streams in
+   * flight. Hot path: no allocation.
+   */
+  pick (hostname: string): TunnelConnection | undefined {
+    const entry = this.hosts.get(hostname)
+    if (entry === undefined) return undefined
+    const list = entry.connections
+    let best: TunnelConnection | undefined
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!
+      if (c.state !== 'registered') continue
+      if (best === undefined || c.inflight < best.inflight) best = c
+    }
+    return best
+  }
+
+  /** True when `hostname` was registered at some point (it is offline if pick() finds nothing). */
+  isKnown (hostname: string): boolean {
+    return this.known.has(hostname)
+  }
+
+  /** A snapshot for operators and tests. */
+  list (): Array<{ hostname: string, connections: Array<{ id: string, agentId: string, state: string, inflight: number, labels: Record<string, string> }> }> {
+    return [...this.hosts].map(([hostname, entry]) => ({
+      hostname,
+      connections: entry.connections.map((c) => ({ id: c.id, agentId: c.agentId, state: c.state, inflight: c.inflight, labels: c.labels })),
+    }))
+  }
+
+  private remember (host: string): void {
+    if (this.known.has(host)) return
+    if (this.known.size >= KNOWN_HOSTS_LIMIT) {
+      const oldest = this.known.values().next().value
+      if (oldest !== undefined) this.known.delete(oldest)
+    }
+    this.known.add(host)
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The edge's request path (SPEC.md §5): one visitor request becomes one HTTP/2 stream on the chosen
+ * tunnel connection, bodies stream both ways with backpressure, and failures become registry codes.
+ * This is the hot path the benchmark watches: no logging per chunk, no per-chunk allocation,
+ * header maps built once per request.
+ */
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { TunnelRegistry } from './registry.js'
+import { writeErrorResponse } from './error-response.js'
+import { routingKeyOfHost } from '../protocol/hostname.js'
+import { connectionListedNames, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue } from '../protocol/headers.js'
+import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT, TUNNEL_MAX_CONCURRENT_STREAMS } from '../protocol/constants.js'
+import { isErrorCode, type ErrorCode } from '../protocol/errors.js'
+
+const NGHTTP2_CANCEL = http2.constants.NGHTTP2_CANCEL
+const NGHTTP2_NO_ERROR = http2.constants.NGHTTP2_NO_ERROR
+
+export interface VisitorProxyOptions {
+  registry: TunnelRegistry
+  logger: Logger
+  /** Streams queued beyond the agent's concurrency limit before new requests get TUNNEL_BUSY. */
+  queueLimit: number
+  /** False while the edge drains: every request gets EDGE_DRAINING. */
+  accepting: () => boolean
+}
+
+/**
+ * Request ids: a random per-process prefix and a counter, 32 hex characters. Unique per edge
+ * process without calling the CSPRNG per request (ids identify, they are not secrets).
+ */
+const ID_PREFIX = randomBytes(10).toString('hex')
+let idCounter = 0
+function nextRequestId (): string {
+  idCounter = (idCounter + 1) % 0x1000000000000
+  return ID_PREFIX + idCounter.toString(16).padStart(12, '0')
+}
+
+export class VisitorProxy {
+  private readonly registry: TunnelRegistry
+  private readonly logger: Logger
+  private readonly accessLog: boolean
+  private readonly maxInflight: number
+  private readonly accepting: () => boolean
+
+  constructor (options: VisitorProxyOptions) {
+    this.registry = options.registry
+    this.logger = options.logger
+    this.accessLog = options.logger.isLevelEnabled('info')
+    this.maxInflight = TUNNEL_MAX_CONCURRENT_STREAMS - 1 + options.queueLimit
+    this.accepting = options.accepting
+  }
+
+  /** The http.Server 'request' handler. */
+  handle (req: IncomingMessage, res: ServerResponse): void {
+    const requestId = nextRequestId()
+    const started = this.accessLog ? performance.now() : 0
+    if (this.accessLog) {
+      res.once('close', () => this.logAccess(req, res, requestId, started))
+    }
+    if (!this.accepting()) {
+      writeErrorResponse(req, res, 'BURROW_ERR_EDGE_DRAINING', requestId)
+      return
+    }
+    const host = req.headers.host
+    const key = routingKeyOfHost(host)
+    if (key === undefined) {
+      writeErrorResponse(req, res, 'BURROW_ERR_BAD_REQUEST', requestId)
+      return
+    }
+    const conn = this.registry.pick(key)
+    if (conn === undefined) {
+      writeErrorResponse(req, res, this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST', requestId)
+      return
+    }
+    if (conn.inflight >= this.maxInflight) {
+      writeErrorResponse(req, res, 'BURROW_ERR_TUNNEL_BUSY', requestId)
+      return
+    }
+
+    const headers = tunnelRequestHeaders(req, host!, requestId)
+    const hasBody = requestHasBody(req)
+    let stream: ClientHttp2Stream
+    try {
+      stream = conn.request(headers, !hasBody)
+    } catch (err) {
+      // ERR_HTTP2_GOAWAY_SESSION / ERR_HTTP2_INVALID_SESSION: the connection is going away and the
+      // request was never sent.
+      this.logger.debug({ err, requestId }, 'tunnel refused a new stream')
+      writeErrorResponse(req, res, 'BURROW_ERR_TUNNEL_LOST', requestId)
+      return
+    }
+    new Exchange(req, res, stream, requestId, hasBody)
+  }
+
+  private logAccess (req: IncomingMessage, res: ServerResponse, requestId: string, started: number): void {
+    this.logger.info({
+      requestId,
+      method: req.method,
+      host: req.headers.host,
+      path: req.url,
+      status: res.statusCode,
+      error: res.getHeader(H_ERROR),
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      remote: req.socket.remoteAddress,
+      aborted: !res.writableFinished,
+    }, 'request')
+  }
+}
+
+function requestHasBody (req: IncomingMessage): boolean {
+  const cl = req.headers['content-length']
+  if (cl !== undefined) return cl !== '0'
+  return req.headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * Builds the stream's header block from the visitor's raw headers (SPEC.md §5.2-§5.3): hop-by-hop,
+ * proxy-* and burrow-* removed, invalid names and values dropped (a bad name would destroy the
+ * shared session inside Node), X-Forwarded-* and the request id set.
+ */
+function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: string): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = Object.create(null)
+  headers[':method'] = req.method
+  headers[':path'] = req.url
+  headers[':authority'] = host
+  headers[':scheme'] = 'http'
+  const listed = connectionListedNames(req.headers.connection)
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    const value = raw[i + 1]!
+    if (name === 'host' || isHopByHop(name, listed) || isBurrowHeader(name)) {
+      if (name === 'te' && value.trim().toLowerCase() === 'trailers') headers.te = 'trailers'
+      continue
+    }
+    if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue
+    if (!isValidHeaderName(name) || !isValidHeaderValue(value)) continue
+    const prev = headers[name]
+    if (prev === undefined) headers[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else headers[name] = [prev as string, value]
+  }
+  headers['x-forwarded-for'] = req.socket.remoteAddress ?? ''
+  headers['x-forwarded-proto'] = 'http'
+  headers['x-forwarded-host'] = host
+  headers[H_REQUEST_ID] = requestId
+  return headers
+}
+
+/**
+ * One visitor request in flight. Owns nothing: the visitor's req/res belong to the http server and
+ * the stream to the tunnel session; it only wires them together and decides the outcome once.
+ */
+class Exchange {
+  private readonly req: IncomingMessage
+  private readonly res: ServerResponse
+  private readonly stream: ClientHttp2Stream
+  private readonly requestId: string
+  private responded = false
+  private done = false
+
+  constructor (req: IncomingMessage, res: ServerResponse, stream: ClientHttp2Stream, requestId: string, hasBody: boolean) {
+    this.req = req
+    this.res = res
+    this.stream = stream
+    this.requestId = requestId
+    stream.on('response', (headers) => this.onResponse(headers))
+    stream.on('error', noop) // outcomes are decided in onStreamClose from rstCode
+    stream.on('close', () => this.onStreamClose())
+    res.on('close', () => this.onVisitorClose())
+    if (hasBody) {
+      req.pipe(stream)
+    }
+  }
+
+  private onResponse (headers: H2Headers): void {
+    const res = this.res
+    if (headers[H_RESPONSE_SOURCE] === SOURCE_AGENT) {
+      const code = headers[H_ERROR]
+      this.responded = true
+      writeErrorResponse(this.req, res, isErrorCode(code) ? code : 'BURROW_ERR_INTERNAL', this.requestId)
+      this.stream.resume()
+      return
+    }
+    const status = Number(headers[':status'])
+    const flat: string[] = []
+    for (const name in headers) {
+      if (name.charCodeAt(0) === 58 /* : */ || isBurrowHeader(name)) continue
+      const value = headers[name]
+      if (value === undefined) continue
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) flat.push(name, value[i]!)
+      } else {
+        flat.push(name, value)
+      }
+    }
+    flat.push(H_REQUEST_ID, this.requestId)
+    this.responded = true
+    try {
+      res.writeHead(status, flat)
+    } catch {
+      // An origin header Node's HTTP/1 writer refuses: answer as an invalid origin response.
+      this.responded = false
+      this.fail('BURROW_ERR_ORIGIN_RESET')
+      return
+    }
+    const stream = this.stream
+    stream.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        stream.pause()
+        res.once('drain', () => stream.resume())
+      }
+    })
+    stream.on('end', () => {
+      this.done = true
+      res.end()
+    })
+  }
+
+  private onStreamClose (): void {
+    if (this.done) return
+    const code = this.stream.rstCode
+    if (code === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
+    this.fail('BURROW_ERR_TUNNEL_LOST')
+  }
+
+  private onVisitorClose (): void {
+    if (this.done || this.res.writableFinished) return
+    // The visitor went away first: cancel the stream so the agent aborts the origin request.
+    this.done = true
+    if (!this.stream.closed) this.stream.close(NGHTTP2_CANCEL)
+  }
+
+  private fail (code: ErrorCode): void {
+    if (this.done) return
+    this.done = true
+    if (this.responded || this.res.headersSent) {
+      // Part of the response is out: break the visitor connection so the truncation is visible.
+      this.res.destroy()
+    } else {
+      writeErrorResponse(this.req, this.res, code, this.requestId)
+    }
+    if (!this.stream.closed) this.stream.close(NGHTTP2_CANCEL)
+  }
+}
+
+function noop (): void {}

@@ -1,0 +1,57 @@
+/**
+ * The one registry of Burrow's stable error codes (SPEC.md §6).
+ *
+ * Codes never change meaning once released; users and tools match on `code`, never on messages.
+ * `status` is the HTTP status the edge answers a visitor with; control-plane codes have none.
+ * Only the edge maps codes to statuses (src/edge/error-response.ts reads `status` from here).
+ */
+export const ErrorCodes = {
+  BURROW_ERR_BAD_REQUEST: { status: 400, message: 'The request has no usable Host header.' },
+  BURROW_ERR_UNKNOWN_HOST: { status: 404, message: 'No tunnel is registered for this hostname.' },
+  BURROW_ERR_NO_TUNNEL: { status: 503, message: 'The tunnel for this hostname is offline: no agent is connected.' },
+  BURROW_ERR_TUNNEL_BUSY: { status: 503, message: 'The tunnel is at its concurrent request limit.' },
+  BURROW_ERR_TUNNEL_LOST: { status: 502, message: 'The tunnel connection failed before the origin answered.' },
+  BURROW_ERR_EDGE_DRAINING: { status: 503, message: 'The edge is shutting down.' },
+  BURROW_ERR_ORIGIN_UNREACHABLE: { status: 502, message: 'The agent could not connect to the origin.' },
+  BURROW_ERR_ORIGIN_TIMEOUT: { status: 504, message: 'The origin did not answer in time.' },
+  BURROW_ERR_ORIGIN_RESET: { status: 502, message: 'The origin closed the connection or sent an invalid response.' },
+  BURROW_ERR_UNSUPPORTED_STREAM: { status: 501, message: 'The agent does not support this stream type.' },
+  BURROW_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
+  BURROW_ERR_PROTOCOL: { status: undefined, message: 'Tunnel protocol violation.' },
+  BURROW_ERR_AUTH_FAILED: { status: undefined, message: 'The credentials were not accepted.' },
+  BURROW_ERR_REGISTRATION_TIMEOUT: { status: undefined, message: 'No registration arrived before the deadline.' },
+  BURROW_ERR_HOSTNAME_INVALID: { status: undefined, message: 'A hostname is not a valid DNS name.' },
+  BURROW_ERR_HOSTNAME_TAKEN: { status: undefined, message: 'Another credential owns this hostname.' },
+  BURROW_ERR_UNSUPPORTED_VERSION: { status: undefined, message: 'The protocol version is not supported.' },
+  BURROW_ERR_HEARTBEAT_TIMEOUT: { status: undefined, message: 'The peer did not answer a heartbeat in time.' },
+} as const satisfies Record<string, { status: number | undefined, message: string }>
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+const kBurrowError = Symbol.for('burrow.error')
+
+/** Base error: always a stable `code`, optionally a `cause`. Match on `code` (or `isBurrowError`). */
+export class BurrowError extends Error {
+  readonly code: ErrorCode
+  readonly [kBurrowError] = true
+
+  constructor (code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ErrorCodes[code].message, options)
+    this.name = 'BurrowError'
+    this.code = code
+  }
+}
+
+/** True for any BurrowError, even one from a second copy of this module. */
+export function isBurrowError (err: unknown): err is BurrowError {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[kBurrowError] === true
+}
+
+export function isErrorCode (value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value)
+}
+
+/** The visitor-facing HTTP status of a code; control-plane codes map to 502. */
+export function httpStatusOf (code: ErrorCode): number {
+  return ErrorCodes[code].status ?? 502
+}

@@ -1,0 +1,47 @@
+/** Hostname normalisation and validity (SPEC.md §4.3). Pure. */
+import { domainToASCII } from 'node:url'
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+
+/**
+ * Normalises a hostname as a tunnel registers it: lower-case, no trailing dot, IDN to punycode.
+ * Returns undefined when the result is not a valid DNS name.
+ */
+export function normaliseHostname (input: string): string | undefined {
+  let host = input.trim().toLowerCase()
+  // A ':port' suffix is not part of the name (SPEC.md §4.3).
+  const portAt = host.lastIndexOf(':')
+  if (portAt !== -1 && /^[0-9]{1,5}$/.test(host.slice(portAt + 1))) host = host.slice(0, portAt)
+  if (host.endsWith('.')) host = host.slice(0, -1)
+  if (host.length === 0 || host.length > 253) return undefined
+  // Non-ASCII (IDN) names become punycode; plain ASCII is left alone so that nothing else is rewritten.
+  if (!/^[\x21-\x7e]*$/.test(host)) {
+    host = domainToASCII(host)
+    if (host === '') return undefined
+  }
+  const labels = host.split('.')
+  for (const label of labels) if (!LABEL.test(label)) return undefined
+  return host
+}
+
+/**
+ * The routing key of a visitor's Host header (SPEC.md §5.2): lower-cased, port and trailing dot removed.
+ * Returns undefined for a Host that cannot name a tunnel (empty, userinfo, path, bad characters).
+ * This runs per request, so the common case (already lower-case, ASCII) avoids allocations where it can.
+ */
+export function routingKeyOfHost (host: string | undefined): string | undefined {
+  if (host === undefined || host.length === 0 || host.length > 260) return undefined
+  let end = host.length
+  if (host.charCodeAt(0) === 91 /* [ */) return undefined // IPv6 literals never name a tunnel
+  const colon = host.lastIndexOf(':')
+  if (colon !== -1) {
+    const port = host.slice(colon + 1)
+    if (!/^[0-9]{1,5}$/.test(port)) return undefined
+    end = colon
+  }
+  if (end > 0 && host.charCodeAt(end - 1) === 46 /* . */) end--
+  if (end === 0) return undefined
+  const name = (end === host.length ? host : host.slice(0, end)).toLowerCase()
+  if (!/^[a-z0-9.-]+$/.test(name)) return undefined
+  return name
+}
