@@ -797,7 +797,10 @@ async function main(): Promise<number> {
     };
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     const file = path.join(RESULTS_DIR, 'latest.json');
-    fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    // write-then-rename so a reader never sees a half-written file (bench/results/*.tmp is git-ignored)
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(out, null, 2)}\n`);
+    fs.renameSync(tmp, file);
     process.stdout.write(`\nresults: ${path.relative(process.cwd(), file) || file}\n`);
   }
   if (failedRuns.length > 0) {
@@ -814,14 +817,17 @@ async function main(): Promise<number> {
   return exitCode;
 }
 
-let signals = 0;
+let firstSignalAt: number | undefined;
 function onSignal(sig: NodeJS.Signals): void {
-  signals++;
-  if (signals > 1) {
+  // Ctrl-C under `npx tsx` arrives twice (the terminal's SIGINT plus the copy tsx relays): only a signal well
+  // after the first one means "stop waiting for a clean shutdown"
+  if (firstSignalAt !== undefined) {
+    if (Date.now() - firstSignalAt < 1000) return;
     process.stderr.write(`bench: second ${sig}, killing children\n`);
     killAllChildrenNow();
     process.exit(130);
   }
+  firstSignalAt = Date.now();
   interrupted = true;
   currentLoad?.stop();
   buildProc?.kill('SIGTERM');

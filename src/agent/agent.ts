@@ -98,6 +98,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     return await first
   }
 
+  /** The hostnames the edge accepted on the current connection. */
+  registeredHostnames (): string[] {
+    return [...(this.client?.accepted?.hostnames ?? [])]
+  }
+
   /** In-flight origin requests. */
   get inflight (): number {
     return this.origin.active

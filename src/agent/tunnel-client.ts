@@ -119,6 +119,9 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       this.socket?.destroy()
       return
     }
+    // Ending our half of the control stream lets the edge end its half, so that close() does not
+    // wait on a stream that never finishes.
+    this.control?.close()
     try { session.close() } catch { /* already closing */ }
   }
 

@@ -190,6 +190,7 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
         // The agent ended the control stream: this connection is over. Streams in flight may
         // finish (close() waits for them); a bound makes sure it really ends.
         this.markUnregistered('control stream ended')
+        channel.close()
         try { this.session.close() } catch { /* already closing */ }
         this.destroyTimer = setTimeout(() => this.destroy(), this.options.heartbeatTimeoutMs)
         this.destroyTimer.unref()

@@ -38,6 +38,11 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
     return true
   }
 
+  /** Ends our half of the control stream (the peer sees 'end'); frames can no longer be sent. */
+  close (): void {
+    if (!this.stream.destroyed && !this.stream.writableEnded) this.stream.end()
+  }
+
   private onData (chunk: Buffer): void {
     if (this.ended) return
     let frames: DecodedFrame[]
