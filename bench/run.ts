@@ -790,7 +790,7 @@ async function main(): Promise<number> {
       pipelining: opts.pipelining,
       connections: opts.connections,
       direct_only: opts.directOnly,
-      peak_rss_scope: rssScope,
+      peak_rss_scope: opts.directOnly ? null : rssScope,
       ok: harnessError === undefined && failedRuns.length === 0,
       ...(harnessError === undefined ? {} : { error: harnessError }),
       runs,
