@@ -117,7 +117,12 @@ function originRequestHeaders (raw: string[], headers: H2Headers): string[] {
   const listed = connectionListedNames(headers.connection)
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
-    if (name.charCodeAt(0) === 58 /* : */ || ORIGIN_SKIP.has(name) || isHopByHop(name, listed)) continue
+    if (name.charCodeAt(0) === 58 /* : */ || ORIGIN_SKIP.has(name)) continue
+    if (isHopByHop(name, listed)) {
+      // `te: trailers` is the one TE value that is passed through (SPEC.md §5.3.1, §5.10).
+      if (name === 'te' && raw[i + 1]!.trim().toLowerCase() === 'trailers') out.push('te', 'trailers')
+      continue
+    }
     out.push(name, raw[i + 1]!)
   }
   return out
@@ -202,8 +207,11 @@ class OriginExchange {
     const stream = this.stream
     if (stream.destroyed || stream.closed) return
     if (stream.headersSent) {
-      // The response started: reset so the edge shows the visitor a broken response (SPEC.md §5.7).
-      stream.close(NGHTTP2_INTERNAL_ERROR)
+      // The response started: reset so the edge shows the visitor a broken response (SPEC.md §5.8).
+      // Not close(INTERNAL_ERROR): on a still-writable stream Node ends it (END_STREAM) before the
+      // RST_STREAM, so the edge would see a clean end and finish a truncated body. destroy(err)
+      // sends only RST_STREAM INTERNAL_ERROR.
+      stream.destroy(err)
       return
     }
     respondAgentError(stream, originErrorCode(err))

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import http2, { type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders as H2Headers } from 'node:http2'
 import tls, { type TLSSocket } from 'node:tls'
-import { isIP } from 'node:net'
+import net, { isIP } from 'node:net'
 import type { Logger } from 'pino'
 import { ControlChannel, sendProtocolError } from '../transport/control-channel.js'
 import { Heartbeat } from '../transport/heartbeat.js'
@@ -86,16 +86,19 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       this.abort(new RegistrationError('BURROW_ERR_REGISTRATION_TIMEOUT', `not registered within ${o.registrationTimeoutMs} ms`, false, 0))
     }, o.registrationTimeoutMs)
     this.deadline.unref()
+    // Dial TCP ourselves so TCP_NODELAY is set on the real socket: every frame is written whole,
+    // and Nagle would only add delayed-ACK stalls (SPEC.md §1.6).
+    const tcp = net.connect({ host: o.host, port: o.port, noDelay: true })
     const socket = tls.connect({
+      socket: tcp,
       host: o.host,
-      port: o.port,
-      ca: o.ca,
       ALPNProtocols: [ALPN_V1],
+      ca: o.ca,
       minVersion: 'TLSv1.3',
       ...(isIP(o.host) === 0 ? { servername: o.host } : {}),
     })
     this.socket = socket
-    socket.setNoDelay(true)
+    tcp.on('error', (err) => this.abort(err))
     socket.on('error', (err) => this.abort(err))
     socket.on('close', () => this.onClosed())
     socket.once('secureConnect', () => this.onSecure(socket))

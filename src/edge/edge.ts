@@ -111,6 +111,8 @@ export class Edge {
       minVersion: 'TLSv1.3',
       ALPNProtocols: [ALPN_V1],
       handshakeTimeout: 10_000,
+      // Every frame is written whole; Nagle would only add delayed-ACK stalls (SPEC.md §1.6).
+      noDelay: true,
     }, (socket) => this.onTunnelSocket(socket))
     this.tunnelServer.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'tunnel TLS handshake failed'))
     const tunnel = this.options.tunnelListen ?? { host: '127.0.0.1', port: 7844 }
