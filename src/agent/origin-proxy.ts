@@ -61,9 +61,8 @@ export class OriginProxy {
       return
     }
     this.active++
-    stream.once('close', () => this.onStreamClosed())
     const endStream = (flags & END_STREAM) !== 0
-    const exchange = new OriginExchange(stream)
+    const exchange = new OriginExchange(this, stream)
     try {
       this.pool.dispatch({
         method: headers[':method'] as string,
@@ -88,7 +87,8 @@ export class OriginProxy {
     await this.pool.destroy()
   }
 
-  private onStreamClosed (): void {
+  /** Called once per served stream when it closes. */
+  onStreamClosed (): void {
     this.active--
     if (this.active === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters
@@ -137,10 +137,11 @@ class OriginExchange {
   private resumeOrigin: (() => void) | undefined
   private finished = false
 
-  constructor (stream: ServerHttp2Stream) {
+  constructor (proxy: OriginProxy, stream: ServerHttp2Stream) {
     this.stream = stream
     stream.on('error', noop) // a reset from the edge surfaces as 'close'
     stream.once('close', () => {
+      proxy.onStreamClosed()
       if (!this.finished) {
         // The edge cancelled (visitor gone) or the tunnel died: stop the origin request.
         this.finished = true
@@ -164,18 +165,19 @@ class OriginExchange {
     let listed: Set<string> | undefined
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toString('latin1').toLowerCase()
-      if (name === 'connection') listed = connectionListedNames(raw[i + 1]!.toString('latin1'))
-    }
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1').toLowerCase()
-      if (isHopByHop(name, listed)) continue
       const value = raw[i + 1]!.toString('latin1')
+      if (isHopByHop(name, undefined)) {
+        if (name === 'connection') listed = connectionListedNames(value)
+        continue
+      }
       if (!isValidHeaderValue(value)) continue
       const prev = headers[name]
       if (prev === undefined) headers[name] = value
       else if (Array.isArray(prev)) prev.push(value)
       else headers[name] = [prev as string, value]
     }
+    // Rare: the names the origin's Connection header lists are hop-by-hop too.
+    if (listed !== undefined) for (const name of listed) delete headers[name]
     headers[H_RESPONSE_SOURCE] = SOURCE_ORIGIN
     try {
       stream.respond(headers)

@@ -23,5 +23,8 @@ export function createCliLogger (level: LevelWithSilent, pretty: boolean | undef
   // Asynchronous, buffered writes: one access-log line per request must not cost a syscall each.
   const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 })
   const logger = pino(options, dest)
+  // minLength alone never writes a quiet process's lines (e.g. 'tunnel ready') until 4 KiB pile up
+  // or the process exits: flush on a short, unref'd timer so log readers see lines promptly.
+  setInterval(() => { try { dest.flush() } catch { /* closed */ } }, 250).unref()
   return { logger, flush: () => { try { dest.flushSync() } catch { /* not ready yet or closed */ } } }
 }

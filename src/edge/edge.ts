@@ -86,6 +86,9 @@ export class Edge {
       connectionsCheckingInterval: 2_000,
       maxHeaderSize: 16 * 1024,
       noDelay: true,
+      // A missing Host is answered by the proxy as BURROW_ERR_BAD_REQUEST (SPEC.md §5.1, §6.1),
+      // not by Node's bare 400 without burrow-error / burrow-request-id.
+      requireHostHeader: false,
     }, (req, res) => proxy.handle(req, res))
     this.publicServer.on('connection', (socket: Socket) => {
       this.visitorSockets.add(socket)

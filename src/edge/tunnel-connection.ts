@@ -138,8 +138,10 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
 
   /** Hard close: every stream is reset. Idempotent. */
   destroy (): void {
-    if (this.session.destroyed) return
-    this.session.destroy()
+    if (!this.session.destroyed) this.session.destroy()
+    // Always destroy the socket too: a session destroyed after a graceful close() can wait
+    // forever for a socket nobody reads any more, and never emit 'close' (seen right after a
+    // RegisterRejected: the connection stayed in the edge's set and edge.close() hung).
     this.socket.destroy()
   }
 

@@ -40,10 +40,15 @@ function nextRequestId (): string {
 
 export class VisitorProxy {
   private readonly registry: TunnelRegistry
-  private readonly logger: Logger
-  private readonly accessLog: boolean
+  readonly logger: Logger
+  readonly accessLog: boolean
   private readonly maxInflight: number
   private readonly accepting: () => boolean
+  /**
+   * Host header -> routing key. Visitors repeat the same few Host values, so a small bounded map
+   * saves the parse on almost every request; it is cleared whole when it fills (no eviction work).
+   */
+  private readonly hostKeys = new Map<string, string | undefined>()
 
   constructor (options: VisitorProxyOptions) {
     this.registry = options.registry
@@ -55,58 +60,48 @@ export class VisitorProxy {
 
   /** The http.Server 'request' handler. */
   handle (req: IncomingMessage, res: ServerResponse): void {
-    const requestId = nextRequestId()
-    const started = this.accessLog ? performance.now() : 0
-    if (this.accessLog) {
-      res.once('close', () => this.logAccess(req, res, requestId, started))
-    }
+    const exchange = new Exchange(this, req, res)
     if (!this.accepting()) {
-      writeErrorResponse(req, res, 'BURROW_ERR_EDGE_DRAINING', requestId)
+      exchange.reject('BURROW_ERR_EDGE_DRAINING')
       return
     }
     const host = req.headers.host
-    const key = routingKeyOfHost(host)
+    const key = host === undefined ? undefined : this.routingKey(host)
     if (key === undefined) {
-      writeErrorResponse(req, res, 'BURROW_ERR_BAD_REQUEST', requestId)
+      exchange.reject('BURROW_ERR_BAD_REQUEST')
       return
     }
     const conn = this.registry.pick(key)
     if (conn === undefined) {
-      writeErrorResponse(req, res, this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST', requestId)
+      exchange.reject(this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST')
       return
     }
     if (conn.inflight >= this.maxInflight) {
-      writeErrorResponse(req, res, 'BURROW_ERR_TUNNEL_BUSY', requestId)
+      exchange.reject('BURROW_ERR_TUNNEL_BUSY')
       return
     }
-
-    const headers = tunnelRequestHeaders(req, host!, requestId)
     const hasBody = requestHasBody(req)
     let stream: ClientHttp2Stream
     try {
-      stream = conn.request(headers, !hasBody)
+      stream = conn.request(tunnelRequestHeaders(req, host!, exchange.requestId), !hasBody)
     } catch (err) {
       // ERR_HTTP2_GOAWAY_SESSION / ERR_HTTP2_INVALID_SESSION: the connection is going away and the
       // request was never sent.
-      this.logger.debug({ err, requestId }, 'tunnel refused a new stream')
-      writeErrorResponse(req, res, 'BURROW_ERR_TUNNEL_LOST', requestId)
+      this.logger.debug({ err, requestId: exchange.requestId }, 'tunnel refused a new stream')
+      exchange.reject('BURROW_ERR_TUNNEL_LOST')
       return
     }
-    new Exchange(req, res, stream, requestId, hasBody)
+    exchange.attach(stream, hasBody)
   }
 
-  private logAccess (req: IncomingMessage, res: ServerResponse, requestId: string, started: number): void {
-    this.logger.info({
-      requestId,
-      method: req.method,
-      host: req.headers.host,
-      path: req.url,
-      status: res.statusCode,
-      error: res.getHeader(H_ERROR),
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      remote: req.socket.remoteAddress,
-      aborted: !res.writableFinished,
-    }, 'request')
+  private routingKey (host: string): string | undefined {
+    let key = this.hostKeys.get(host)
+    if (key === undefined && !this.hostKeys.has(host)) {
+      key = routingKeyOfHost(host)
+      if (this.hostKeys.size >= 1024) this.hostKeys.clear()
+      this.hostKeys.set(host, key)
+    }
+    return key
   }
 }
 
@@ -152,40 +147,55 @@ function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: st
 
 /**
  * One visitor request in flight. Owns nothing: the visitor's req/res belong to the http server and
- * the stream to the tunnel session; it only wires them together and decides the outcome once.
+ * the stream to the tunnel session; it wires them together, decides the outcome once, and writes
+ * the access-log line when the visitor's response closes.
  */
 class Exchange {
+  readonly requestId = nextRequestId()
+  private readonly proxy: VisitorProxy
   private readonly req: IncomingMessage
   private readonly res: ServerResponse
-  private readonly stream: ClientHttp2Stream
-  private readonly requestId: string
+  private readonly started: number
+  private stream: ClientHttp2Stream | undefined
   private responded = false
   private done = false
+  /** The error code answered, for the access log (headers given to writeHead are not readable back). */
+  private errorCode: ErrorCode | undefined
 
-  constructor (req: IncomingMessage, res: ServerResponse, stream: ClientHttp2Stream, requestId: string, hasBody: boolean) {
+  constructor (proxy: VisitorProxy, req: IncomingMessage, res: ServerResponse) {
+    this.proxy = proxy
     this.req = req
     this.res = res
+    this.started = proxy.accessLog ? performance.now() : 0
+    res.once('close', () => this.onVisitorClose())
+  }
+
+  /** Answers with an edge error before any stream exists. */
+  reject (code: ErrorCode): void {
+    this.done = true
+    this.errorCode = code
+    writeErrorResponse(this.req, this.res, code, this.requestId)
+  }
+
+  attach (stream: ClientHttp2Stream, hasBody: boolean): void {
     this.stream = stream
-    this.requestId = requestId
-    stream.on('response', (headers) => this.onResponse(headers))
+    stream.once('response', (headers) => this.onResponse(headers))
     stream.on('error', noop) // outcomes are decided in onStreamClose from rstCode
-    stream.on('close', () => this.onStreamClose())
-    res.on('close', () => this.onVisitorClose())
-    if (hasBody) {
-      req.pipe(stream)
-    }
+    stream.once('close', () => this.onStreamClose())
+    if (hasBody) this.req.pipe(stream)
   }
 
   private onResponse (headers: H2Headers): void {
     const res = this.res
+    const stream = this.stream!
     if (headers[H_RESPONSE_SOURCE] === SOURCE_AGENT) {
       const code = headers[H_ERROR]
       this.responded = true
-      writeErrorResponse(this.req, res, isErrorCode(code) ? code : 'BURROW_ERR_INTERNAL', this.requestId)
-      this.stream.resume()
+      this.errorCode = isErrorCode(code) ? code : 'BURROW_ERR_INTERNAL'
+      writeErrorResponse(this.req, res, this.errorCode, this.requestId)
+      stream.resume()
       return
     }
-    const status = Number(headers[':status'])
     const flat: string[] = []
     for (const name in headers) {
       if (name.charCodeAt(0) === 58 /* : */ || isBurrowHeader(name)) continue
@@ -200,21 +210,20 @@ class Exchange {
     flat.push(H_REQUEST_ID, this.requestId)
     this.responded = true
     try {
-      res.writeHead(status, flat)
+      res.writeHead(Number(headers[':status']), flat)
     } catch {
       // An origin header Node's HTTP/1 writer refuses: answer as an invalid origin response.
       this.responded = false
       this.fail('BURROW_ERR_ORIGIN_RESET')
       return
     }
-    const stream = this.stream
     stream.on('data', (chunk: Buffer) => {
       if (!res.write(chunk)) {
         stream.pause()
         res.once('drain', () => stream.resume())
       }
     })
-    stream.on('end', () => {
+    stream.once('end', () => {
       this.done = true
       res.end()
     })
@@ -222,16 +231,18 @@ class Exchange {
 
   private onStreamClose (): void {
     if (this.done) return
-    const code = this.stream.rstCode
-    if (code === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
+    if (this.stream!.rstCode === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
     this.fail('BURROW_ERR_TUNNEL_LOST')
   }
 
   private onVisitorClose (): void {
-    if (this.done || this.res.writableFinished) return
-    // The visitor went away first: cancel the stream so the agent aborts the origin request.
-    this.done = true
-    if (!this.stream.closed) this.stream.close(NGHTTP2_CANCEL)
+    if (!this.done && !this.res.writableFinished) {
+      // The visitor went away first: cancel the stream so the agent aborts the origin request.
+      this.done = true
+      const stream = this.stream
+      if (stream !== undefined && !stream.closed) stream.close(NGHTTP2_CANCEL)
+    }
+    if (this.proxy.accessLog) this.logAccess()
   }
 
   private fail (code: ErrorCode): void {
@@ -243,7 +254,24 @@ class Exchange {
     } else {
       writeErrorResponse(this.req, this.res, code, this.requestId)
     }
-    if (!this.stream.closed) this.stream.close(NGHTTP2_CANCEL)
+    this.errorCode ??= code
+    const stream = this.stream
+    if (stream !== undefined && !stream.closed) stream.close(NGHTTP2_CANCEL)
+  }
+
+  private logAccess (): void {
+    const { req, res } = this
+    this.proxy.logger.info({
+      requestId: this.requestId,
+      method: req.method,
+      host: req.headers.host,
+      path: req.url,
+      status: res.statusCode,
+      error: this.errorCode,
+      ms: Math.round((performance.now() - this.started) * 10) / 10,
+      remote: req.socket.remoteAddress,
+      aborted: !res.writableFinished,
+    }, 'request')
   }
 }
 

@@ -20,6 +20,8 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   private readonly stream: Duplex
   private readonly decoder: FrameDecoder
   private ended = false
+  /** The peer sent bytes that are not frames: read no further, but a ProtocolError can still be sent (§2.4). */
+  private failed = false
 
   constructor (stream: Duplex, maxFrameBytes?: number) {
     super()
@@ -44,18 +46,18 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   }
 
   private onData (chunk: Buffer): void {
-    if (this.ended) return
+    if (this.ended || this.failed) return
     let frames: DecodedFrame[]
     try {
       frames = this.decoder.push(chunk)
     } catch (err) {
-      this.ended = true
+      this.failed = true
       this.stream.pause()
       this.emit('protocolError', err as BurrowError)
       return
     }
     for (const frame of frames) {
-      if (this.ended) return
+      if (this.ended || this.failed) return
       this.emit('frame', frame)
     }
   }
@@ -63,7 +65,7 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   private finish (): void {
     if (this.ended) return
     this.ended = true
-    this.emit('end')
+    if (!this.failed) this.emit('end')
   }
 }
 
