@@ -104,9 +104,15 @@ export class OriginProxy {
  */
 function requestBody (stream: ServerHttp2Stream): PassThrough {
   const body = new PassThrough()
+  // A reset (RST_STREAM) makes Node emit 'aborted' and then end the readable side as if the upload
+  // were complete; destroying the body first makes undici fail the origin request instead of
+  // finishing a truncated upload (SPEC.md §5.8).
+  stream.once('aborted', () => body.destroy(UPLOAD_ABORTED))
   stream.pipe(body)
   return body
 }
+
+const UPLOAD_ABORTED = Object.freeze(new Error('the edge reset the stream during the upload'))
 
 /**
  * The origin request's header list, as undici's flat [name, value, ...] array: the stream's fields

@@ -7,6 +7,7 @@
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
+import { addAbortSignal } from 'node:stream'
 import type { Logger } from 'pino'
 import type { TunnelRegistry } from './registry.js'
 import { writeErrorResponse } from './error-response.js'
@@ -240,7 +241,7 @@ class Exchange {
       // The visitor went away first: cancel the stream so the agent aborts the origin request.
       this.done = true
       const stream = this.stream
-      if (stream !== undefined && !stream.closed) stream.close(NGHTTP2_CANCEL)
+      if (stream !== undefined && !stream.closed) cancelStream(stream)
     }
     if (this.proxy.accessLog) this.logAccess()
   }
@@ -256,7 +257,7 @@ class Exchange {
     }
     this.errorCode ??= code
     const stream = this.stream
-    if (stream !== undefined && !stream.closed) stream.close(NGHTTP2_CANCEL)
+    if (stream !== undefined && !stream.closed) cancelStream(stream)
   }
 
   private logAccess (): void {
@@ -273,6 +274,23 @@ class Exchange {
       aborted: !res.writableFinished,
     }, 'request')
   }
+}
+
+/**
+ * RST_STREAM CANCEL and nothing before it (SPEC.md §5.8). Node's close(code) first ends the
+ * writable side (DATA with END_STREAM), so while the upload is still open the agent would see a
+ * cut-off body end cleanly; a destroy by an AbortError sends RST_STREAM CANCEL alone. Once our side
+ * has ended, close(CANCEL) is equivalent and allocates nothing.
+ */
+function cancelStream (stream: ClientHttp2Stream): void {
+  if (stream.closed || stream.destroyed) return
+  if (stream.writableEnded) {
+    stream.close(NGHTTP2_CANCEL)
+    return
+  }
+  const ac = new AbortController()
+  addAbortSignal(ac.signal, stream)
+  ac.abort()
 }
 
 function noop (): void {}

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import net from 'node:net'
 import { request as undiciRequest } from 'undici'
 import { startEdge, visit, waitFor, type StartedEdge } from '../helpers/servers.js'
-import { FakeAgent, H2, within, type RequestHandler } from './fake-agent.js'
+import { FakeAgent, H2, answerOk, resetStream, within, type RequestHandler } from './fake-agent.js'
 
 async function registered (t: Test): Promise<{ edge: StartedEdge, fake: FakeAgent }> {
   const edge = await startEdge(t)
@@ -213,7 +213,7 @@ t.test('§5.8 the agent resetting a stream after headers and part of the body ab
   fake.onRequest = (stream) => {
     stream.respond({ ':status': 200, 'burrow-response-source': 'origin', 'content-length': '100' })
     stream.write('partial body ')
-    setImmediate(() => stream.close(H2.INTERNAL_ERROR))
+    setImmediate(() => resetStream(stream))
   }
   const res = await rawVisit(edge, 'GET /broken HTTP/1.1\r\nHost: app.localhost\r\n\r\n')
   t.equal(res.status, 200, 'the response had started')
@@ -227,7 +227,7 @@ t.test('§5.8 a chunked response reset by the agent is aborted, not ended cleanl
   fake.onRequest = (stream) => {
     stream.respond({ ':status': 200, 'burrow-response-source': 'origin' })
     stream.write('partial body ')
-    setImmediate(() => stream.close(H2.INTERNAL_ERROR))
+    setImmediate(() => resetStream(stream))
   }
   const res = await rawVisit(edge, 'GET /broken HTTP/1.1\r\nHost: app.localhost\r\n\r\n')
   t.equal(res.status, 200)
@@ -262,7 +262,30 @@ t.test('§5.8 the visitor disconnecting mid-response makes the edge reset the st
   socket.destroy()
   t.equal(await within(closed, 3_000, 'stream reset'), H2.CANCEL, 'RST_STREAM CANCEL')
   t.equal(fake.goawayCode, undefined, 'only the stream is cancelled, not the tunnel')
+  fake.onRequest = answerOk
   t.equal((await visit(edge.base, '/after')).status, 200, 'the tunnel keeps serving')
+})
+
+t.test('§5.8 a visitor disconnecting mid-upload: the agent sees RST_STREAM CANCEL, not a complete request body', async (t) => {
+  const { edge, fake } = await registered(t)
+  const events: string[] = []
+  fake.onRequest = (stream) => {
+    stream.on('data', (c: Buffer) => events.push(`data:${c.toString()}`))
+    // Node also emits 'end' after a RST_STREAM; rstCode tells a real END_STREAM (0) from a reset.
+    stream.on('end', () => events.push(`end rst=${stream.rstCode}`))
+  }
+  const port = Number(new URL(edge.base).port)
+  const socket = net.connect(port, '127.0.0.1', () => {
+    socket.write('POST /upload HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n')
+  })
+  socket.on('error', () => {})
+  t.teardown(() => { socket.destroy() })
+  const { stream } = await fake.nextRequest()
+  await waitFor(() => events.includes('data:hello'), 3_000)
+  const closed = new Promise<number | undefined>((resolve) => stream.once('close', () => resolve(stream.rstCode)))
+  socket.destroy()
+  t.equal(await within(closed, 3_000, 'stream reset'), H2.CANCEL, 'RST_STREAM CANCEL')
+  t.notOk(events.includes('end rst=0'), `no END_STREAM before the reset: a truncated upload never looks complete (${events.join(', ')})`)
 })
 
 t.test('§5.1 §6 a Host that names no tunnel gets 404 UNKNOWN_HOST; no Host gets 400 BAD_REQUEST', async (t) => {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startEdge, visit, waitFor } from '../helpers/servers.js'
 import { encodeFrame } from '../../src/protocol/codec.js'
-import { FakeAgent, H2, registerFrame } from './fake-agent.js'
+import { FakeAgent, registerFrame, resetStream } from './fake-agent.js'
 import { makePki } from './fake-edge.js'
 
 /** Dials the tunnel port with TLS and reports what came back before the socket closed. */
@@ -160,11 +160,11 @@ t.test('§2.2 when the agent ends the control stream, the edge closes the sessio
   t.equal(res.headers['burrow-error'], 'BURROW_ERR_NO_TUNNEL')
 })
 
-t.test('§2.2 when the agent resets the control stream, the edge closes the session', async (t) => {
+t.test('§2.2 when the agent resets the control stream (RST_STREAM), the edge closes the session', async (t) => {
   const edge = await startEdge(t)
   const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
   t.equal((await fake.register()).msg, 'registerAccepted')
-  ;(await fake.control()).close(H2.CANCEL)
+  resetStream(await fake.control())
   await fake.closed
   t.pass('the edge closed the connection')
   await waitFor(() => edge.edge.connectionCount === 0, 2_000)

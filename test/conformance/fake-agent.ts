@@ -3,7 +3,7 @@
  * fakes share. The fake does only what the test tells it: it answers the control stream, but sends no
  * Register, no Heartbeat reply and no request answer unless scripted (onRequest has a plain default).
  */
-import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import http2, { type Http2Stream, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
 import tls, { type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { encodeFrame, FrameDecoder, type DecodedFrame, type FrameInit } from '../../src/protocol/codec.js'
@@ -19,6 +19,16 @@ export const H2 = {
   REFUSED_STREAM: http2.constants.NGHTTP2_REFUSED_STREAM,
   CANCEL: http2.constants.NGHTTP2_CANCEL,
 } as const
+
+/**
+ * Resets a stream with RST_STREAM INTERNAL_ERROR and nothing before it. Node's stream.close(code)
+ * ends the writable side first (END_STREAM, then RST_STREAM), which a peer whose half is already
+ * closed sees as a clean end; destroy() with an error sends the RST_STREAM alone.
+ */
+export function resetStream (stream: Http2Stream): void {
+  stream.on('error', () => {})
+  stream.destroy(new Error('scripted reset'))
+}
 
 /** Resolves with `promise`, or rejects after `ms` with `what` in the message. */
 export async function within<V> (promise: Promise<V>, ms: number, what: string): Promise<V> {
