@@ -220,13 +220,14 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
         if (this.state === 'registered') this.state = 'draining'
         this.emit('drain', frame.drain?.reason ?? 'drain')
         return
-      case 'protocolError':
+      case 'protocolError': {
         this.logger.warn({ code: frame.protocolError?.code, reason: frame.protocolError?.message }, 'edge reported an error')
-        if (this.state === 'registering') {
-          const code = isErrorCode(frame.protocolError?.code) ? frame.protocolError.code : 'BURROW_ERR_PROTOCOL'
-          this.abort(new RegistrationError(code, frame.protocolError?.message ?? code, false, 0))
-        }
+        // SPEC.md §2.4: the receiver treats the connection as closed (and the agent reconnects).
+        const code = isErrorCode(frame.protocolError?.code) ? frame.protocolError.code : 'BURROW_ERR_PROTOCOL'
+        const message = frame.protocolError?.message ?? code
+        this.abort(this.state === 'registering' ? new RegistrationError(code, message, false, 0) : new BurrowError(code, message))
         return
+      }
       case 'register':
       case 'unregister':
         this.protocolFailure(new BurrowError('BURROW_ERR_PROTOCOL', `edge sent ${frame.msg}, which only the agent sends`))

@@ -20,11 +20,10 @@ export function createCliLogger (level: LevelWithSilent, pretty: boolean | undef
     const logger = pino(options, transport)
     return { logger, flush: () => { logger.flush() } }
   }
-  // Asynchronous, buffered writes: one access-log line per request must not cost a syscall each.
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 })
+  // Asynchronous writes: a line is written as soon as no write is in flight, and lines logged while
+  // one is in flight are written together, so under load the access log costs a syscall per batch,
+  // not per request, while a quiet process's lines still appear at once.
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 0 })
   const logger = pino(options, dest)
-  // minLength alone never writes a quiet process's lines (e.g. 'tunnel ready') until 4 KiB pile up
-  // or the process exits: flush on a short, unref'd timer so log readers see lines promptly.
-  setInterval(() => { try { dest.flush() } catch { /* closed */ } }, 250).unref()
   return { logger, flush: () => { try { dest.flushSync() } catch { /* not ready yet or closed */ } } }
 }

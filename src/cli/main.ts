@@ -80,9 +80,13 @@ function collectHostname (value: string, previous: string[] | undefined): string
 }
 
 function collectLabel (value: string, previous: Record<string, string> | undefined): Record<string, string> {
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=([A-Za-z0-9._-]{0,63})$/.exec(value)
-  if (m === null) throw new InvalidArgumentError('expected key=value (letters, digits, . _ -)')
-  return { ...(previous ?? {}), [m[1]!]: m[2]! }
+  const out = { ...(previous ?? {}) }
+  for (const part of value.split(',')) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=([A-Za-z0-9._-]{0,63})$/.exec(part.trim())
+    if (m === null) throw new InvalidArgumentError(`${JSON.stringify(part)}: expected key=value (letters, digits, . _ -)`)
+    out[m[1]!] = m[2]!
+  }
+  return out
 }
 
 function parseOrigin (value: string): string {
@@ -131,9 +135,11 @@ function onSignals (log: CliLogger, shutdown: () => Promise<void>): void {
 }
 
 function fail (log: CliLogger, code: number, err: unknown, msg: string): never {
-  log.logger.fatal({ err }, msg)
+  const errCode = (err as { code?: unknown } | undefined)?.code
+  log.logger.fatal({ err, code: errCode }, msg)
   log.flush()
-  process.stderr.write(`burrow: ${msg}: ${err instanceof Error ? err.message : String(err)}\n`)
+  const prefix = typeof errCode === 'string' ? `${errCode}: ` : ''
+  process.stderr.write(`burrow: ${msg}: ${prefix}${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(code)
 }
 
@@ -314,9 +320,9 @@ export function buildProgram (): Command {
     .argument('<origin-url>', 'the local app to expose, e.g. http://localhost:4000', parseOrigin)
     .addOption(new Option('--hostname <name>', 'hostname visitors use (repeatable; default app.localhost with the embedded edge)').env('BURROW_HOSTNAME').argParser(collectHostname))
     .addOption(new Option('--edge <host:port>', "the edge's tunnel address; without it an edge runs embedded in this process").env('BURROW_EDGE'))
-    .addOption(new Option('--edge-ca <file>', "the edge's CA certificate (<state-dir>/ca.pem on the edge)").env('BURROW_EDGE_CA').default(undefined, '~/.burrow/edge/ca.pem'))
+    .addOption(new Option('--edge-ca <file>', "the edge's CA certificate (<state-dir>/ca.pem on the edge)").env('BURROW_EDGE_CA').default(join(DEFAULT_STATE_DIR, 'ca.pem'), '~/.burrow/edge/ca.pem'))
     .addOption(new Option('--token <token>', 'bearer token the edge accepts').env('BURROW_TOKEN'))
-    .addOption(new Option('--label <key=value>', 'label this tunnel (repeatable), e.g. release=canary').argParser(collectLabel))
+    .addOption(new Option('--label <key=value>', 'label this tunnel (repeatable or comma separated), e.g. release=canary').env('BURROW_LABELS').argParser(collectLabel))
     .addHelpText('after', `
 Examples:
   burrow http://localhost:4000                       embedded edge, prints http://app.localhost:8080/

@@ -125,8 +125,12 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
    */
   async drain (deadlineMs: number, reason: string): Promise<void> {
     if (this.state === 'closed') return
-    this.markUnregistered(reason)
-    this.control?.send({ drain: { deadlineMs, reason } })
+    // A connection still registering gets its answer instead: its Register is rejected with
+    // EDGE_DRAINING (SPEC.md §3.7), and nothing may precede that answer (§3.3).
+    if (this.state !== 'registering') {
+      this.markUnregistered(reason)
+      this.control?.send({ drain: { deadlineMs, reason } })
+    }
     const closed = new Promise<void>((resolve) => this.once('closed', resolve))
     try {
       this.session.close()
@@ -223,6 +227,10 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
         return
       case 'protocolError':
         this.logger.warn({ code: frame.protocolError?.code, reason: frame.protocolError?.message }, 'agent reported a protocol error')
+        // SPEC.md §2.4: the receiver treats the connection as closed. Route nothing new here and
+        // tear down outside this stream callback.
+        this.markUnregistered('agent reported a protocol error')
+        setImmediate(() => this.destroy())
         return
       case 'registerAccepted':
       case 'registerRejected':

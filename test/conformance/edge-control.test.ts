@@ -194,6 +194,15 @@ t.test('§3.6 a connection without Register within registrationTimeoutMs gets RE
   await waitFor(() => edge.edge.connectionCount === 0, 2_000)
 })
 
+t.test('§3.6 the deadline also closes a connection whose agent never answered the control stream', async (t) => {
+  const edge = await startEdge(t, { registrationTimeoutMs: 200 })
+  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem, answerControl: false })
+  await fake.control()
+  await within(fake.closed, 3_000, 'close')
+  t.pass('the edge closed the connection')
+  await waitFor(() => edge.edge.connectionCount === 0, 2_000)
+})
+
 t.test('§3.8 Heartbeat{seq, reply: false} is answered with the same seq and reply: true; a reply is not answered', async (t) => {
   const edge = await startEdge(t)
   const fake = await fakeOn(t, edge)
@@ -369,4 +378,39 @@ t.test('§3.11 the wire example: exact Register bytes are accepted and Heartbeat
   await fake.sendRaw(Buffer.from('0000000422020807', 'hex'))
   await fake.nextFrame()
   t.equal(frames.raw().subarray(before).toString('hex'), '0000000622040807' + '1001', 'Heartbeat{seq: 7, reply: true}')
+})
+
+t.test('§2.4 an edge receiving ProtocolError treats the connection as closed', async (t) => {
+  const edge = await startEdge(t)
+  const fake = await fakeOn(t, edge)
+  t.equal((await fake.register()).msg, 'registerAccepted')
+  await fake.send({ protocolError: { code: 'BURROW_ERR_PROTOCOL', message: 'scripted' } })
+  await within(fake.closed, 3_000, 'edge closing the connection')
+  t.pass('the edge closed the connection')
+  const res = await visit(edge.base, '/')
+  t.equal(res.status, 503, 'and no longer routes to it')
+})
+
+t.test('§3.3 the edge opens no request stream before RegisterAccepted', async (t) => {
+  const edge = await startEdge(t)
+  const fake = await fakeOn(t, edge)
+  await fake.control()
+  const res = await visit(edge.base, '/')
+  t.equal(res.status, 404, 'the hostname is not routable yet')
+  t.equal(fake.streams.length, 1, 'only the control stream was opened')
+  t.equal((await fake.register()).msg, 'registerAccepted')
+  t.equal((await visit(edge.base, '/')).status, 200)
+  t.equal(fake.streams.length, 2, 'the request stream came after registration')
+})
+
+t.test('§3.7 a Register arriving while the edge shuts down is rejected with EDGE_DRAINING, retryable after 1000 ms', async (t) => {
+  const edge = await startEdge(t, { drainTimeoutMs: 1_500 })
+  const fake = await fakeOn(t, edge)
+  await fake.control()
+  const closing = edge.edge.close()
+  const answer = await fake.register()
+  t.equal(answer.msg, 'registerRejected', '§3.3 the answer to Register is its first frame')
+  t.match(answer.registerRejected, { code: 'BURROW_ERR_EDGE_DRAINING', permanent: false, retryAfterMs: 1000 })
+  fake.destroy()
+  await within(closing, 3_000, 'edge close')
 })

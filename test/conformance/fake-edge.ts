@@ -65,12 +65,17 @@ export class FakeEdge {
       key: pki.keyPem,
       minVersion: options.minVersion ?? 'TLSv1.3',
       ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {}),
-      // Record what each client offers; select the first offered protocol we accept (none: no ALPN).
-      ALPNCallback: ({ protocols }) => {
-        offered.push(protocols)
-        const accept = options.alpn === null ? [] : options.alpn ?? [ALPN]
-        return protocols.find((p) => accept.includes(p))
-      },
+      // Record what each client offers and select the first offered protocol we accept. With
+      // alpn: null there is no callback at all, so the handshake completes without ALPN (a callback
+      // returning nothing would abort it instead).
+      ...(options.alpn === null
+        ? {}
+        : {
+            ALPNCallback: ({ protocols }: { protocols: string[] }) => {
+              offered.push(protocols)
+              return protocols.find((p) => (options.alpn ?? [ALPN]).includes(p))
+            },
+          }),
     })
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')

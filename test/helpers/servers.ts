@@ -169,8 +169,8 @@ export async function visit (
   const res = await undiciRequest(base + path, {
     method: (options.method ?? 'GET') as 'GET',
     headers: { host: options.host ?? 'app.localhost', ...(options.headers ?? {}) },
-    body: options.body as string | Buffer | undefined,
     dispatcher: visitorDispatcher,
+    ...(options.body === undefined ? {} : { body: options.body as string | Buffer }),
   })
   const body = Buffer.from(await res.body.arrayBuffer())
   return { status: res.statusCode, headers: res.headers, body, text: body.toString() }
