@@ -55,6 +55,11 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
   ownerKey = ''
   /** Request streams opened and not yet closed; the control stream is not counted. */
   inflight = 0
+  /**
+   * Request streams the agent lets us run at once: its SETTINGS_MAX_CONCURRENT_STREAMS minus the
+   * control stream (SPEC.md §5.9). Until its SETTINGS arrive, Node assumes 100.
+   */
+  streamLimit = 99
   readonly remoteAddress: string
 
   private readonly socket: TLSSocket
@@ -94,6 +99,10 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
     this.session.on('goaway', () => {
       // The agent is closing: route nothing new here; streams in flight may finish.
       this.markUnregistered('agent sent GOAWAY')
+    })
+    this.session.on('remoteSettings', (settings) => {
+      const max = settings.maxConcurrentStreams
+      if (max !== undefined) this.streamLimit = Math.max(0, max - 1)
     })
     this.session.once('connect', () => {
       try {

@@ -13,7 +13,7 @@ import type { TunnelRegistry } from './registry.js'
 import { writeErrorResponse } from './error-response.js'
 import { routingKeyOfHost } from '../protocol/hostname.js'
 import { connectionListedNames, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue } from '../protocol/headers.js'
-import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT, TUNNEL_MAX_CONCURRENT_STREAMS } from '../protocol/constants.js'
+import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT } from '../protocol/constants.js'
 import { isErrorCode, type ErrorCode } from '../protocol/errors.js'
 
 const NGHTTP2_CANCEL = http2.constants.NGHTTP2_CANCEL
@@ -22,7 +22,7 @@ const NGHTTP2_NO_ERROR = http2.constants.NGHTTP2_NO_ERROR
 export interface VisitorProxyOptions {
   registry: TunnelRegistry
   logger: Logger
-  /** Streams queued beyond the agent's concurrency limit before new requests get TUNNEL_BUSY. */
+  /** Requests queued beyond the agent's concurrent-stream limit before new ones get TUNNEL_BUSY. */
   queueLimit: number
   /** False while the edge drains: every request gets EDGE_DRAINING. */
   accepting: () => boolean
@@ -43,7 +43,7 @@ export class VisitorProxy {
   private readonly registry: TunnelRegistry
   readonly logger: Logger
   readonly accessLog: boolean
-  private readonly maxInflight: number
+  private readonly queueLimit: number
   private readonly accepting: () => boolean
   /**
    * Host header -> routing key. Visitors repeat the same few Host values, so a small bounded map
@@ -55,7 +55,7 @@ export class VisitorProxy {
     this.registry = options.registry
     this.logger = options.logger
     this.accessLog = options.logger.isLevelEnabled('info')
-    this.maxInflight = TUNNEL_MAX_CONCURRENT_STREAMS - 1 + options.queueLimit
+    this.queueLimit = options.queueLimit
     this.accepting = options.accepting
   }
 
@@ -77,7 +77,8 @@ export class VisitorProxy {
       exchange.reject(this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST')
       return
     }
-    if (conn.inflight >= this.maxInflight) {
+    // Streams beyond the agent's limit wait in nghttp2's queue until one closes; bound that queue.
+    if (conn.inflight >= conn.streamLimit + this.queueLimit) {
       exchange.reject('BURROW_ERR_TUNNEL_BUSY')
       return
     }

@@ -306,3 +306,35 @@ t.test('§5.1 a hostname whose only connection went away gets 503 NO_TUNNEL', as
   t.equal(res.status, 503)
   t.equal(res.headers['burrow-error'], 'BURROW_ERR_NO_TUNNEL')
 })
+
+t.test('§5.9 the edge runs at most the agent\'s MAX_CONCURRENT_STREAMS - 1 request streams, queues a bounded number more, then answers 503 TUNNEL_BUSY', async (t) => {
+  const edge = await startEdge(t, { queueLimit: 2 })
+  const held: Array<() => void> = []
+  // 3 streams: the control stream and 2 request streams. Requests are held until released.
+  const fake = await FakeAgent.connect(t, {
+    tunnel: edge.tunnel,
+    ca: edge.edge.caCertPem,
+    maxConcurrentStreams: 3,
+    onRequest: (stream) => { held.push(() => answerOk(stream, {})) },
+  })
+  const answer = await fake.register()
+  t.equal(answer.msg, 'registerAccepted')
+  // Four requests: two become streams at the agent, two wait in the edge's queue.
+  const first = [0, 1, 2, 3].map(async (i) => await visit(edge.base, `/held/${i}`))
+  await waitFor(() => held.length === 2)
+  await waitFor(() => edge.edge.registry.list()[0]?.connections[0]?.inflight === 4)
+  t.equal(fake.requests.length, 2, 'only two streams reached the agent')
+  // The fifth finds the queue full.
+  const busy = await visit(edge.base, '/one-too-many')
+  t.equal(busy.status, 503)
+  t.equal(busy.headers['burrow-error'], 'BURROW_ERR_TUNNEL_BUSY')
+  t.equal(fake.requests.length, 2, 'the rejected request never reached the agent')
+  // Releasing the held streams lets the queued requests through, and all four succeed.
+  await waitFor(() => {
+    for (const release of held.splice(0)) release()
+    return fake.requests.length === 4 && held.length === 0
+  })
+  const results = await within(Promise.all(first), 5_000, 'queued requests')
+  t.same(results.map((r) => r.status), [200, 200, 200, 200])
+  t.same(fake.requests.map((r) => r.headers[':path']).sort(), ['/held/0', '/held/1', '/held/2', '/held/3'])
+})

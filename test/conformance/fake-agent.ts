@@ -157,6 +157,8 @@ export interface FakeAgentOptions {
   answerControl?: boolean
   /** Answers request streams; the default replies 200 "fake agent" as an origin response. */
   onRequest?: RequestHandler
+  /** SETTINGS_MAX_CONCURRENT_STREAMS to advertise (default 1024, as SPEC.md §1.5). */
+  maxConcurrentStreams?: number
 }
 
 /** The default request answer: a plain origin response. */
@@ -204,7 +206,7 @@ export class FakeAgent {
     this.onRequest = options.onRequest ?? answerOk
     // The same settings a conforming agent sends (SPEC.md §1.5), so the edge sees a normal peer.
     this.session = http2.performServerHandshake(socket, {
-      settings: { maxConcurrentStreams: 1024, initialWindowSize: 1 << 20, maxHeaderListSize: 65536 },
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1024, initialWindowSize: 1 << 20, maxHeaderListSize: 65536 },
     })
     this.session.on('error', () => {})
     this.session.on('goaway', (code: number) => { this.goawayCode ??= code })
