@@ -63,7 +63,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly edgePort: number
   private client: TunnelClient | undefined
   private retryTimer: NodeJS.Timeout | undefined
+  /** Reconnect attempts since the last registration: the backoff exponent. */
   private failures = 0
+  /** Failed connection attempts since the last registration (Register.previous_attempts, SPEC.md §3.4). */
+  private failedAttempts = 0
   private stopping: Promise<void> | undefined
 
   constructor (options: AgentOptions) {
@@ -158,7 +161,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       agentId: this.id,
       version: o.version ?? '0.0.0',
       connIndex: 0,
-      previousAttempts: this.failures,
+      previousAttempts: this.failedAttempts,
       registrationTimeoutMs: o.registrationTimeoutMs ?? DEFAULT_REGISTRATION_TIMEOUT_MS,
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -178,6 +181,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       return
     }
     this.failures = 0
+    this.failedAttempts = 0
     this.state = 'connected'
     const info = client.accepted ?? {}
     this.logger.info({ hostnames: info.hostnames, connectionId: info.connectionId, edge: o.edge }, 'registered tunnel connection')
@@ -196,6 +200,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private onConnectFailed (err: Error): void {
     if (this.state === 'stopping' || this.state === 'stopped') return
+    this.failedAttempts++
     if (err instanceof RegistrationError && err.permanent) {
       this.state = 'failed'
       this.logger.error({ code: err.code, reason: err.message }, 'registration rejected permanently; not retrying')

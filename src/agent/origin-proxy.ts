@@ -8,7 +8,7 @@ import http2, { type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders,
 import { PassThrough } from 'node:stream'
 import { Pool } from 'undici'
 import type { Logger } from 'pino'
-import { connectionListedNames, isHopByHop, isValidHeaderValue } from '../protocol/headers.js'
+import { connectionListedNames, isHopByHop, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
 import { H_ERROR, H_RESPONSE_SOURCE, H_STREAM_TYPE, SOURCE_AGENT, SOURCE_ORIGIN, STREAM_TYPE_HTTP } from '../protocol/constants.js'
 import { ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
 
@@ -179,6 +179,7 @@ class OriginExchange {
       if (!isValidHeaderValue(value)) continue
       const prev = headers[name]
       if (prev === undefined) headers[name] = value
+      else if (SINGLE_VALUE.has(name)) continue // keep the first, as Node's HTTP/1 parser does
       else if (Array.isArray(prev)) prev.push(value)
       else headers[name] = [prev as string, value]
     }

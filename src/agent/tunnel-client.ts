@@ -87,7 +87,7 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     }, o.registrationTimeoutMs)
     this.deadline.unref()
     // Dial TCP ourselves so TCP_NODELAY is set on the real socket: every frame is written whole,
-    // and Nagle would only add delayed-ACK stalls (SPEC.md §1.6).
+    // and Nagle would only add delayed-ACK stalls (SPEC.md §1.1).
     const tcp = net.connect({ host: o.host, port: o.port, noDelay: true })
     const socket = tls.connect({
       socket: tcp,
@@ -105,7 +105,7 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     return await registered
   }
 
-  /** Tells the edge to route nothing new here (SPEC.md §3.8). */
+  /** Tells the edge to route nothing new here (SPEC.md §3.9). */
   unregister (reason: string): void {
     if (this.state !== 'registered') return
     this.state = 'draining'

@@ -48,7 +48,7 @@ export interface EdgeOptions {
 
 type EdgeState = 'starting' | 'running' | 'closing' | 'closed'
 
-/** Features this edge supports (SPEC.md §7.2); v1 defines none that change the wire. */
+/** Features this edge supports (SPEC.md §7.3); v1 defines none that change the wire. */
 const EDGE_FEATURES: readonly string[] = []
 
 export class Edge {
@@ -95,10 +95,10 @@ export class Edge {
       socket.once('close', () => this.visitorSockets.delete(socket))
     })
     this.publicServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (socket.writable && !socket.destroyed) {
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-      }
-      socket.destroy()
+      // A request Node's parser rejects (bad framing, oversized headers…) still gets a coded answer.
+      // Destroy once it is flushed: a client that never closes its side must not hold the socket.
+      if (socket.writable && !socket.destroyed) socket.end(MALFORMED_REQUEST_RESPONSE, () => socket.destroy())
+      else socket.destroy()
       this.logger.debug({ code: err.code }, 'visitor client error')
     })
   }
@@ -114,7 +114,7 @@ export class Edge {
       minVersion: 'TLSv1.3',
       ALPNProtocols: [ALPN_V1],
       handshakeTimeout: 10_000,
-      // Every frame is written whole; Nagle would only add delayed-ACK stalls (SPEC.md §1.6).
+      // Every frame is written whole; Nagle would only add delayed-ACK stalls (SPEC.md §1.1).
       noDelay: true,
     }, (socket) => this.onTunnelSocket(socket))
     this.tunnelServer.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'tunnel TLS handshake failed'))
@@ -243,6 +243,11 @@ export class Edge {
     return match ? hash.toString('hex') : undefined
   }
 }
+
+const MALFORMED_BODY = 'BURROW_ERR_BAD_REQUEST: The request could not be parsed.\n'
+const MALFORMED_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncache-control: no-store\r\n' +
+  'content-type: text/plain; charset=utf-8\r\nburrow-error: BURROW_ERR_BAD_REQUEST\r\n' +
+  `content-length: ${MALFORMED_BODY.length}\r\n\r\n${MALFORMED_BODY}`
 
 function sha256 (value: string): Buffer {
   return createHash('sha256').update(value).digest()

@@ -1,5 +1,5 @@
 /**
- * The visitor-facing error response (SPEC.md §6.2). The only place that turns a Burrow error code
+ * The visitor-facing error response (SPEC.md §6.1). The only place that turns a Burrow error code
  * into an HTTP status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'

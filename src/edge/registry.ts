@@ -1,5 +1,5 @@
 /**
- * Which tunnel connections serve which hostname (SPEC.md §4.4). Owned by the Edge; holds references,
+ * Which tunnel connections serve which hostname (SPEC.md §4.2). Owned by the Edge; holds references,
  * owns no connection.
  */
 import type { TunnelConnection } from './tunnel-connection.js'

@@ -129,7 +129,7 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
   }
 
   /**
-   * Graceful close (edge shutdown, SPEC.md §3.9): Drain, GOAWAY, let in-flight streams finish for up
+   * Graceful close (edge shutdown, SPEC.md §3.10): Drain, GOAWAY, let in-flight streams finish for up
    * to `deadlineMs`, then destroy. Resolves when closed.
    */
   async drain (deadlineMs: number, reason: string): Promise<void> {
@@ -191,7 +191,11 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
       return
     }
     stream.on('error', (err) => this.logger.debug({ err }, 'control stream error'))
+    // Reset or ended before the agent answered it: the connection is unusable (SPEC.md §2.2).
+    const onEarlyClose = (): void => this.fail(new BurrowError('BURROW_ERR_PROTOCOL', 'control stream closed before the agent answered it'))
+    stream.once('close', onEarlyClose)
     stream.once('response', (headers) => {
+      stream.off('close', onEarlyClose)
       if (headers[':status'] !== 200 || headers[H_STREAM_TYPE] !== STREAM_TYPE_CONTROL) {
         this.fail(new BurrowError('BURROW_ERR_PROTOCOL', `control stream answered ${String(headers[':status'])}`))
         return
@@ -248,7 +252,7 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
         this.fail(new BurrowError('BURROW_ERR_PROTOCOL', `agent sent ${kind}, which only the edge sends`))
         return
       default:
-        // routeUpdate/configPush (reserved in v1) and unknown messages are ignored (SPEC.md §3.6).
+        // routeUpdate/configPush (reserved in v1) and unknown messages are ignored (SPEC.md §3.5).
         this.logger.debug({ kind }, 'ignoring control frame')
     }
   }

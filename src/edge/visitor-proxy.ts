@@ -12,7 +12,7 @@ import type { Logger } from 'pino'
 import type { TunnelRegistry } from './registry.js'
 import { writeErrorResponse } from './error-response.js'
 import { routingKeyOfHost } from '../protocol/hostname.js'
-import { connectionListedNames, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue } from '../protocol/headers.js'
+import { connectionListedNames, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
 import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT } from '../protocol/constants.js'
 import { isErrorCode, type ErrorCode } from '../protocol/errors.js'
 
@@ -82,15 +82,22 @@ export class VisitorProxy {
       exchange.reject('BURROW_ERR_TUNNEL_BUSY')
       return
     }
+    const headers = tunnelRequestHeaders(req, host!, exchange.requestId)
+    if (headers === undefined) {
+      exchange.reject('BURROW_ERR_BAD_REQUEST')
+      return
+    }
     const hasBody = requestHasBody(req)
     let stream: ClientHttp2Stream
     try {
-      stream = conn.request(tunnelRequestHeaders(req, host!, exchange.requestId), !hasBody)
+      stream = conn.request(headers, !hasBody)
     } catch (err) {
-      // ERR_HTTP2_GOAWAY_SESSION / ERR_HTTP2_INVALID_SESSION: the connection is going away and the
-      // request was never sent.
+      // A header map nghttp2 refuses is the visitor's fault (sanitising should have caught it);
+      // anything else (ERR_HTTP2_GOAWAY_SESSION, ERR_HTTP2_INVALID_SESSION) means the connection is
+      // going away and the request was never sent.
+      const code = (err as NodeJS.ErrnoException).code
       this.logger.debug({ err, requestId: exchange.requestId }, 'tunnel refused a new stream')
-      exchange.reject('BURROW_ERR_TUNNEL_LOST')
+      exchange.reject(code !== undefined && HEADER_ERRORS.has(code) ? 'BURROW_ERR_BAD_REQUEST' : 'BURROW_ERR_TUNNEL_LOST')
       return
     }
     exchange.attach(stream, hasBody)
@@ -113,12 +120,19 @@ function requestHasBody (req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined
 }
 
+/** Errors ClientHttp2Session.request() throws for a header map it refuses (the session survives). */
+const HEADER_ERRORS: ReadonlySet<string> = new Set([
+  'ERR_HTTP2_HEADER_SINGLE_VALUE', 'ERR_HTTP2_INVALID_CONNECTION_HEADERS', 'ERR_HTTP2_INVALID_HEADER_VALUE',
+  'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN',
+])
+
 /**
- * Builds the stream's header block from the visitor's raw headers (SPEC.md §5.2-§5.3): hop-by-hop,
+ * Builds the stream's header block from the visitor's raw headers (SPEC.md §5.1, §5.3): hop-by-hop,
  * proxy-* and burrow-* removed, invalid names and values dropped (a bad name would destroy the
- * shared session inside Node), X-Forwarded-* and the request id set.
+ * shared session inside Node), X-Forwarded-* and the request id set. Returns undefined for an
+ * ambiguous request: a single-value field (Host, Content-Type, Authorization…) given twice.
  */
-function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: string): OutgoingHttpHeaders {
+function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: string): OutgoingHttpHeaders | undefined {
   const headers: OutgoingHttpHeaders = Object.create(null)
   headers[':method'] = req.method
   headers[':path'] = req.url
@@ -129,7 +143,11 @@ function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: st
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase()
     const value = raw[i + 1]!
-    if (name === 'host' || isHopByHop(name, listed) || isBurrowHeader(name)) {
+    if (name === 'host') {
+      if (value !== host) return undefined // a second Host
+      continue
+    }
+    if (isHopByHop(name, listed) || isBurrowHeader(name)) {
       if (name === 'te' && value.trim().toLowerCase() === 'trailers') headers.te = 'trailers'
       continue
     }
@@ -137,6 +155,7 @@ function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: st
     if (!isValidHeaderName(name) || !isValidHeaderValue(value)) continue
     const prev = headers[name]
     if (prev === undefined) headers[name] = value
+    else if (SINGLE_VALUE.has(name)) return undefined
     else if (Array.isArray(prev)) prev.push(value)
     else headers[name] = [prev as string, value]
   }
@@ -181,13 +200,13 @@ class Exchange {
 
   attach (stream: ClientHttp2Stream, hasBody: boolean): void {
     this.stream = stream
-    stream.once('response', (headers) => this.onResponse(headers))
+    stream.once('response', (headers: H2Headers, _flags: number, rawHeaders: string[]) => this.onResponse(headers, rawHeaders))
     stream.on('error', noop) // outcomes are decided in onStreamClose from rstCode
     stream.once('close', () => this.onStreamClose())
     if (hasBody) this.req.pipe(stream)
   }
 
-  private onResponse (headers: H2Headers): void {
+  private onResponse (headers: H2Headers, raw: string[]): void {
     const res = this.res
     const stream = this.stream!
     if (headers[H_RESPONSE_SOURCE] === SOURCE_AGENT) {
@@ -198,16 +217,13 @@ class Exchange {
       stream.resume()
       return
     }
+    // From the raw field list, not Node's header object: that one joins repeated fields (Link,
+    // Vary…) into one line, and repeated values must reach the visitor as sent (SPEC.md §5.5).
     const flat: string[] = []
-    for (const name in headers) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
       if (name.charCodeAt(0) === 58 /* : */ || isBurrowHeader(name)) continue
-      const value = headers[name]
-      if (value === undefined) continue
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) flat.push(name, value[i]!)
-      } else {
-        flat.push(name, value)
-      }
+      flat.push(name, raw[i + 1]!)
     }
     flat.push(H_REQUEST_ID, this.requestId)
     this.responded = true

@@ -83,7 +83,7 @@ export class FrameDecoder {
   }
 }
 
-/** The oneof member that is set, or undefined for a frame from a newer peer (SPEC.md §3.6). */
+/** The oneof member that is set, or undefined for a frame from a newer peer (SPEC.md §3.5). */
 export function frameKind (frame: DecodedFrame): FrameKind | undefined {
   return frame.msg ?? undefined
 }

@@ -23,7 +23,7 @@ export const STREAM_TYPE_HTTP = 'http'
 export const SOURCE_ORIGIN = 'origin'
 export const SOURCE_AGENT = 'agent'
 
-/** HTTP/2 settings of the tunnel (§1.4). */
+/** HTTP/2 settings of the tunnel (§1.5). */
 export const TUNNEL_MAX_CONCURRENT_STREAMS = 1024
 export const TUNNEL_INITIAL_WINDOW_SIZE = 1024 * 1024
 export const TUNNEL_CONNECTION_WINDOW_SIZE = 16 * 1024 * 1024

@@ -8,6 +8,20 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te',
 ])
 
+/**
+ * Fields that may appear once (Node's http2 refuses a header map that repeats them, and two
+ * different values are ambiguous). A visitor request repeating one is refused; an origin response
+ * repeating one keeps the first, as Node's HTTP/1 parser does.
+ */
+export const SINGLE_VALUE: ReadonlySet<string> = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age',
+  'authorization', 'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5',
+  'content-range', 'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match',
+  'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since', 'last-modified', 'location',
+  'max-forwards', 'proxy-authorization', 'range', 'referer', 'retry-after', 'tk', 'upgrade-insecure-requests',
+  'user-agent', 'x-content-type-options',
+])
+
 /** A valid HTTP/2 field name: a lower-case RFC 9110 token. */
 const TOKEN_LOWER = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
 /** Field value bytes HTTP allows: HTAB, SP..~, obs-text. */

@@ -17,7 +17,8 @@ export function normaliseHostname (input: string): string | undefined {
   // Non-ASCII (IDN) names become punycode; plain ASCII is left alone so that nothing else is rewritten.
   if (!/^[\x21-\x7e]*$/.test(host)) {
     host = domainToASCII(host)
-    if (host === '') return undefined
+    // Punycode is longer than the Unicode it encodes: check the length again.
+    if (host === '' || host.length > 253) return undefined
   }
   const labels = host.split('.')
   for (const label of labels) if (!LABEL.test(label)) return undefined
@@ -25,7 +26,7 @@ export function normaliseHostname (input: string): string | undefined {
 }
 
 /**
- * The routing key of a visitor's Host header (SPEC.md §5.2): lower-cased, port and trailing dot removed.
+ * The routing key of a visitor's Host header (SPEC.md §5.1): lower-cased, port and trailing dot removed.
  * Returns undefined for a Host that cannot name a tunnel (empty, userinfo, path, bad characters).
  * This runs per request, so the common case (already lower-case, ASCII) avoids allocations where it can.
  */

@@ -1,5 +1,5 @@
 /**
- * Transport heartbeat (SPEC.md §1.5): an HTTP/2 PING every interval; one unanswered for `timeoutMs`
+ * Transport heartbeat (SPEC.md §1.6): an HTTP/2 PING every interval; one unanswered for `timeoutMs`
  * calls `onTimeout` once. Owned by a connection object, which calls stop() on close.
  */
 import type { Http2Session } from 'node:http2'

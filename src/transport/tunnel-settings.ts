@@ -1,5 +1,5 @@
 /**
- * HTTP/2 settings of the tunnel, one place for both ends (SPEC.md §1.4).
+ * HTTP/2 settings of the tunnel, one place for both ends (SPEC.md §1.5).
  * One tunnel connection carries every visitor of a hostname, so the connection window is the
  * shared bound on bytes in flight, and the stream window lets one large body use the link.
  */

@@ -203,6 +203,17 @@ t.test('§3.6 the deadline also closes a connection whose agent never answered t
   await waitFor(() => edge.edge.connectionCount === 0, 2_000)
 })
 
+t.test('§2.2 a control stream the agent resets before answering it closes the connection at once, not at the deadline', async (t) => {
+  const edge = await startEdge(t) // default 10 s registration deadline
+  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem, answerControl: false })
+  const control = await fake.control()
+  const started = Date.now()
+  control.close(H2.CANCEL)
+  await within(fake.closed, 3_000, 'close')
+  t.ok(Date.now() - started < 2_000, `closed after ${Date.now() - started} ms`)
+  await waitFor(() => edge.edge.connectionCount === 0, 2_000)
+})
+
 t.test('§3.8 Heartbeat{seq, reply: false} is answered with the same seq and reply: true; a reply is not answered', async (t) => {
   const edge = await startEdge(t)
   const fake = await fakeOn(t, edge)

@@ -285,3 +285,63 @@ t.test('a Host with upper case, a port and a trailing dot routes to its hostname
   t.equal(raw.status, 200)
   t.equal(origin.received[1]!.url, '/raw')
 })
+
+t.test('an ambiguous request, a single-value field given twice with different values, is refused with 400 and never reaches the origin (SPEC.md §5.3.2)', async (t) => {
+  const origin = await startOrigin(t)
+  const edge = await startEdge(t)
+  await startAgent(t, edge, origin)
+  const cases: Array<Array<[string, string]>> = [
+    [['Host', 'app.localhost'], ['Host', 'other.localhost']],
+    [['Host', 'app.localhost'], ['User-Agent', 'a'], ['User-Agent', 'b']],
+    [['Host', 'app.localhost'], ['Authorization', 'Bearer a'], ['Authorization', 'Bearer b']],
+  ]
+  for (const headers of cases) {
+    const res = await rawRequest(edge.base, { headers })
+    t.equal(res.status, 400, headers.map(([n, v]) => `${n}: ${v}`).join(', '))
+    t.equal(header(res, 'burrow-error'), 'BURROW_ERR_BAD_REQUEST')
+    t.match(header(res, 'burrow-request-id'), REQUEST_ID)
+  }
+  t.equal(origin.received.length, 0, 'the origin saw none of them')
+  // Repeating a list-valued field is fine, and the tunnel is unharmed.
+  const ok = await rawRequest(edge.base, { headers: [['Host', 'app.localhost'], ['Accept', 'text/plain'], ['Accept', 'text/html']] })
+  t.equal(ok.status, 200)
+  t.same(rawValues(origin.received[0]!, 'accept').join(', '), 'text/plain, text/html')
+})
+
+t.test('repeated origin response fields reach the visitor as separate lines; a repeated single-value field keeps the first (SPEC.md §5.5)', async (t) => {
+  const origin = await startOrigin(t, (_req, res) => {
+    res.writeHead(200, [
+      'Link', '</a.css>; rel=preload',
+      'Link', '</b.js>; rel=preload',
+      'Content-Type', 'text/plain',
+      'Content-Type', 'text/html',
+      'Vary', 'Accept',
+      'Vary', 'Origin',
+    ])
+    res.end('ok')
+  })
+  const edge = await startEdge(t)
+  await startAgent(t, edge, origin)
+  const res = await rawRequest(edge.base, { headers: [['Host', 'app.localhost']] })
+  t.equal(res.status, 200)
+  t.same(headerValues(res, 'link'), ['</a.css>; rel=preload', '</b.js>; rel=preload'])
+  t.same(headerValues(res, 'vary'), ['Accept', 'Origin'])
+  t.same(headerValues(res, 'content-type'), ['text/plain'])
+  t.equal(res.text, 'ok')
+})
+
+t.test('a request Node cannot parse (Content-Length with Transfer-Encoding) gets a coded 400 and the connection closes (SPEC.md §6.1)', async (t) => {
+  const origin = await startOrigin(t)
+  const edge = await startEdge(t)
+  await startAgent(t, edge, origin)
+  const res = await rawRequest(edge.base, {
+    method: 'POST',
+    headers: [['Host', 'app.localhost'], ['Content-Length', '3'], ['Transfer-Encoding', 'chunked']],
+    body: '3\r\nabc\r\n0\r\n\r\n',
+  })
+  t.equal(res.status, 400)
+  t.equal(header(res, 'burrow-error'), 'BURROW_ERR_BAD_REQUEST')
+  t.equal(header(res, 'cache-control'), 'no-store')
+  t.match(res.text, /BURROW_ERR_BAD_REQUEST/)
+  t.equal(origin.received.length, 0)
+})

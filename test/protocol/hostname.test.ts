@@ -112,3 +112,13 @@ t.test('property: for a valid ASCII name, the routing key of any spelling equals
   }), { numRuns: 300, interruptAfterTimeLimit: 5_000 })
   t.equal(out.failed, false, out.failed ? (fc.defaultReportMessage(out) ?? 'failed') : `${out.numRuns} spellings agree`)
 })
+
+t.test('§4.3 the length limit applies to the normalised (punycode) name, not the Unicode input', async (t) => {
+  // 7 labels of 15 Japanese characters: 111 characters as typed, 321 once each label is punycode.
+  const label = '日本語のドメイン名前ですよ例え'
+  const unicode = Array(7).fill(label).join('.')
+  t.ok(unicode.length <= 253, 'the Unicode spelling is within 253 characters')
+  t.equal(normaliseHostname(unicode), undefined)
+  // One such label is fine.
+  t.match(normaliseHostname(`${label}.localhost`), /^xn--[a-z0-9-]+\.localhost$/)
+})
