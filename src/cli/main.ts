@@ -138,8 +138,9 @@ function fail (log: CliLogger, code: number, err: unknown, msg: string): never {
   const errCode = (err as { code?: unknown } | undefined)?.code
   log.logger.fatal({ err, code: errCode }, msg)
   log.flush()
-  const prefix = typeof errCode === 'string' ? `${errCode}: ` : ''
-  process.stderr.write(`burrow: ${msg}: ${prefix}${err instanceof Error ? err.message : String(err)}\n`)
+  const prefix = typeof errCode === 'string' && errCode.startsWith('BURROW_ERR_') ? `${errCode}: ` : ''
+  const hint = errCode === 'EADDRINUSE' ? '\n  (another process uses that address: pick another with --listen host:port, or --listen 127.0.0.1:0 for any free port)' : ''
+  process.stderr.write(`burrow: ${msg}: ${prefix}${err instanceof Error ? err.message : String(err)}${hint}\n`)
   process.exit(code)
 }
 
