@@ -72,9 +72,14 @@ function servingIsCurrent (certPem: string, caPem: string, names: readonly strin
   const cert = new X509Certificate(certPem)
   if (!cert.checkIssued(new X509Certificate(caPem))) return false
   if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_DAYS * DAY_MS) return false
-  const san = cert.subjectAltName ?? ''
-  return names.every((n) => san.includes(isIP(n) !== 0 ? `IP Address:${n.toUpperCase()}` : `DNS:${n}`) ||
-    (isIP(n) === 6 && san.includes('IP Address:')))
+  // Compare whole SAN entries (a substring test let DNS:edge.example.com match DNS:edge.example.com.au),
+  // with IPv6 addresses canonicalised (Node prints them expanded: IP Address:0:0:0:0:0:0:0:1).
+  const have = new Set((cert.subjectAltName ?? '').split(', ').map((e) => e.startsWith('IP Address:') ? `IP Address:${canonicalIp(e.slice(11))}` : e))
+  return names.every((n) => have.has(isIP(n) !== 0 ? `IP Address:${canonicalIp(n)}` : `DNS:${n}`))
+}
+
+function canonicalIp (ip: string): string {
+  return isIP(ip) === 6 ? new URL(`http://[${ip}]`).hostname : ip
 }
 
 function serial (): string {

@@ -47,16 +47,16 @@ export class TunnelRegistry {
 
   /**
    * The connection to send a request for `hostname` to: the routable one with the fewest streams in
-   * flight. Hot path: no allocation.
+   * flight, other than `except` (a connection that just refused the request). Hot path: no allocation.
    */
-  pick (hostname: string): TunnelConnection | undefined {
+  pick (hostname: string, except?: TunnelConnection): TunnelConnection | undefined {
     const entry = this.hosts.get(hostname)
     if (entry === undefined) return undefined
     const list = entry.connections
     let best: TunnelConnection | undefined
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!
-      if (c.state !== 'registered') continue
+      if (c.state !== 'registered' || c === except) continue
       if (best === undefined || c.inflight < best.inflight) best = c
     }
     return best

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { addAbortSignal } from 'node:stream'
 import type { Logger } from 'pino'
 import type { TunnelRegistry } from './registry.js'
+import type { TunnelConnection } from './tunnel-connection.js'
 import { writeErrorResponse } from './error-response.js'
 import { routingKeyOfHost } from '../protocol/hostname.js'
 import { connectionListedNames, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
@@ -18,6 +19,7 @@ import { isErrorCode, type ErrorCode } from '../protocol/errors.js'
 
 const NGHTTP2_CANCEL = http2.constants.NGHTTP2_CANCEL
 const NGHTTP2_NO_ERROR = http2.constants.NGHTTP2_NO_ERROR
+const NGHTTP2_REFUSED_STREAM = http2.constants.NGHTTP2_REFUSED_STREAM
 
 export interface VisitorProxyOptions {
   registry: TunnelRegistry
@@ -77,30 +79,54 @@ export class VisitorProxy {
       exchange.reject(this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST')
       return
     }
-    // Streams beyond the agent's limit wait in nghttp2's queue until one closes; bound that queue.
-    if (conn.inflight >= conn.streamLimit + this.queueLimit) {
-      exchange.reject('BURROW_ERR_TUNNEL_BUSY')
-      return
-    }
     const headers = tunnelRequestHeaders(req, host!, exchange.requestId)
     if (headers === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
       return
     }
-    const hasBody = requestHasBody(req)
+    exchange.route(key, headers, requestHasBody(req))
+    this.dispatch(exchange, conn)
+  }
+
+  /** Opens the exchange's stream on `conn`. */
+  private dispatch (exchange: Exchange, conn: TunnelConnection): void {
+    // Streams beyond the agent's limit wait in nghttp2's queue until one closes; bound that queue.
+    if (conn.inflight >= conn.streamLimit + this.queueLimit) {
+      exchange.reject('BURROW_ERR_TUNNEL_BUSY')
+      return
+    }
     let stream: ClientHttp2Stream
     try {
-      stream = conn.request(headers, !hasBody)
+      stream = conn.request(exchange.headers!, !exchange.hasBody)
     } catch (err) {
       // A header map nghttp2 refuses is the visitor's fault (sanitising should have caught it);
       // anything else (ERR_HTTP2_GOAWAY_SESSION, ERR_HTTP2_INVALID_SESSION) means the connection is
-      // going away and the request was never sent.
+      // going away and the request was never sent: another connection may take it.
       const code = (err as NodeJS.ErrnoException).code
       this.logger.debug({ err, requestId: exchange.requestId }, 'tunnel refused a new stream')
-      exchange.reject(code !== undefined && HEADER_ERRORS.has(code) ? 'BURROW_ERR_BAD_REQUEST' : 'BURROW_ERR_TUNNEL_LOST')
+      if (code !== undefined && HEADER_ERRORS.has(code)) exchange.reject('BURROW_ERR_BAD_REQUEST')
+      else this.retry(exchange, conn, true)
       return
     }
-    exchange.attach(stream, hasBody)
+    exchange.attach(stream, conn)
+  }
+
+  /**
+   * A request `failed` never started (SPEC.md §5.8): the connection refused the stream, so the agent
+   * and the origin never saw it. Send it once more on another routable connection of the same
+   * hostname, or answer TUNNEL_LOST. `bodyUntouched` says the visitor's body was not read yet; a
+   * request whose body was already streamed into the refused stream cannot be replayed.
+   */
+  retry (exchange: Exchange, failed: TunnelConnection, bodyUntouched: boolean): void {
+    const next = exchange.attempts < MAX_ATTEMPTS && (bodyUntouched || !exchange.hasBody)
+      ? this.registry.pick(exchange.key!, failed)
+      : undefined
+    if (next === undefined) {
+      exchange.reject('BURROW_ERR_TUNNEL_LOST')
+      return
+    }
+    exchange.attempts++
+    this.dispatch(exchange, next)
   }
 
   private routingKey (host: string): string | undefined {
@@ -113,6 +139,9 @@ export class VisitorProxy {
     return key
   }
 }
+
+/** How many connections one request may be sent to (the first and one retry). */
+const MAX_ATTEMPTS = 2
 
 function requestHasBody (req: IncomingMessage): boolean {
   const cl = req.headers['content-length']
@@ -173,7 +202,13 @@ function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: st
  */
 class Exchange {
   readonly requestId = nextRequestId()
+  /** Routing state, kept so a refused request can be sent again (VisitorProxy.retry). */
+  key: string | undefined
+  headers: OutgoingHttpHeaders | undefined
+  hasBody = false
+  attempts = 1
   private readonly proxy: VisitorProxy
+  private conn: TunnelConnection | undefined
   private readonly req: IncomingMessage
   private readonly res: ServerResponse
   private readonly started: number
@@ -191,19 +226,26 @@ class Exchange {
     res.once('close', () => this.onVisitorClose())
   }
 
-  /** Answers with an edge error before any stream exists. */
+  route (key: string, headers: OutgoingHttpHeaders, hasBody: boolean): void {
+    this.key = key
+    this.headers = headers
+    this.hasBody = hasBody
+  }
+
+  /** Answers with an edge error before any response started. */
   reject (code: ErrorCode): void {
     this.done = true
     this.errorCode = code
     writeErrorResponse(this.req, this.res, code, this.requestId)
   }
 
-  attach (stream: ClientHttp2Stream, hasBody: boolean): void {
+  attach (stream: ClientHttp2Stream, conn: TunnelConnection): void {
     this.stream = stream
+    this.conn = conn
     stream.once('response', (headers: H2Headers, _flags: number, rawHeaders: string[]) => this.onResponse(headers, rawHeaders))
     stream.on('error', noop) // outcomes are decided in onStreamClose from rstCode
     stream.once('close', () => this.onStreamClose())
-    if (hasBody) this.req.pipe(stream)
+    if (this.hasBody) this.req.pipe(stream)
   }
 
   private onResponse (headers: H2Headers, raw: string[]): void {
@@ -249,7 +291,14 @@ class Exchange {
 
   private onStreamClose (): void {
     if (this.done) return
-    if (this.stream!.rstCode === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
+    const rstCode = this.stream!.rstCode
+    if (rstCode === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
+    if (rstCode === NGHTTP2_REFUSED_STREAM && !this.responded) {
+      // Refused unprocessed (e.g. racing the agent's GOAWAY): safe to send elsewhere.
+      if (this.hasBody) this.req.unpipe(this.stream!)
+      this.proxy.retry(this, this.conn!, false)
+      return
+    }
     this.fail('BURROW_ERR_TUNNEL_LOST')
   }
 
