@@ -65,6 +65,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private retryTimer: NodeJS.Timeout | undefined
   /** Reconnect attempts since the last registration: the backoff exponent. */
   private failures = 0
+  /** Settles the promise start() returned, until the first registration or failure. */
+  private starting: { resolve: () => void, reject: (err: Error) => void } | undefined
   /** Failed connection attempts since the last registration (Register.previous_attempts, SPEC.md §3.4). */
   private failedAttempts = 0
   private stopping: Promise<void> | undefined
@@ -91,12 +93,7 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   async start (): Promise<void> {
     if (this.state !== 'idle') throw new Error(`agent already ${this.state}`)
-    const first = new Promise<void>((resolve, reject) => {
-      const onRegistered = (): void => { this.off('fatal', onFatal); resolve() }
-      const onFatal = (err: Error): void => { this.off('registered', onRegistered); reject(err) }
-      this.once('registered', onRegistered)
-      this.once('fatal', onFatal)
-    })
+    const first = new Promise<void>((resolve, reject) => { this.starting = { resolve, reject } })
     void this.connect()
     return await first
   }
@@ -123,6 +120,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async doClose (graceMs: number): Promise<void> {
     const wasFailed = this.state === 'failed'
     this.state = 'stopping'
+    this.settleStart(new Error('the agent was closed before it registered'))
     clearTimeout(this.retryTimer)
     const client = this.client
     if (client !== undefined && client.state !== 'closed') {
@@ -186,6 +184,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const info = client.accepted ?? {}
     this.logger.info({ hostnames: info.hostnames, connectionId: info.connectionId, edge: o.edge }, 'registered tunnel connection')
     this.emit('registered', info)
+    this.settleStart()
     client.once('drain', () => {
       // The edge is going away: reconnect now (with backoff), let this one finish what it has.
       if (this.client === client) this.scheduleReconnect('edge draining')
@@ -205,11 +204,20 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.state = 'failed'
       this.logger.error({ code: err.code, reason: err.message }, 'registration rejected permanently; not retrying')
       this.emit('fatal', err)
+      this.settleStart(err)
       return
     }
     const code = err instanceof BurrowError ? err.code : (err as NodeJS.ErrnoException).code
     this.logger.warn({ code, reason: err.message }, 'tunnel connection attempt failed')
     this.scheduleReconnect(err.message, err instanceof RegistrationError ? err.retryAfterMs : 0)
+  }
+
+  private settleStart (err?: Error): void {
+    const starting = this.starting
+    this.starting = undefined
+    if (starting === undefined) return
+    if (err === undefined) starting.resolve()
+    else starting.reject(err)
   }
 
   private scheduleReconnect (reason: string, floorMs = 0): void {

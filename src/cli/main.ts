@@ -244,6 +244,8 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
   try {
     await agent.start()
   } catch (err) {
+    // A signal during start-up closes the agent, which rejects start(): the shutdown path exits.
+    if (agent.state === 'stopping' || agent.state === 'stopped') return
     await edge?.close()
     await demoOrigin?.close()
     fail(log, err instanceof RegistrationError && err.permanent ? EXIT_REJECTED : EXIT_RUNTIME, err, 'registration rejected')

@@ -79,7 +79,8 @@ export class VisitorProxy {
       exchange.reject(this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST')
       return
     }
-    const headers = tunnelRequestHeaders(req, host!, exchange.requestId)
+    const path = originFormTarget(req.url!, key)
+    const headers = path === undefined ? undefined : tunnelRequestHeaders(req, path, host!, exchange.requestId)
     if (headers === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
       return
@@ -149,6 +150,26 @@ function requestHasBody (req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined
 }
 
+/**
+ * The request target as the stream's :path (SPEC.md §5.1). Origin-form ("/a?b") is used as is, on
+ * the hot path without parsing. Absolute-form ("http://host/a?b", which RFC 9112 obliges servers to
+ * accept) becomes origin-form when its authority names the same tunnel as Host; when it names
+ * another, the request is ambiguous and refused, never routed to a tunnel it did not name. Any other
+ * form (asterisk "*", authority-form) has no meaning for an origin behind a tunnel: refused.
+ */
+function originFormTarget (url: string, routingKey: string): string | undefined {
+  if (url.charCodeAt(0) === 47 /* / */) return url
+  if (!/^https?:\/\//i.test(url)) return undefined
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    return undefined
+  }
+  if (target.username !== '' || target.password !== '' || routingKeyOfHost(target.host) !== routingKey) return undefined
+  return target.pathname + target.search
+}
+
 /** Errors ClientHttp2Session.request() throws for a header map it refuses (the session survives). */
 const HEADER_ERRORS: ReadonlySet<string> = new Set([
   'ERR_HTTP2_HEADER_SINGLE_VALUE', 'ERR_HTTP2_INVALID_CONNECTION_HEADERS', 'ERR_HTTP2_INVALID_HEADER_VALUE',
@@ -161,10 +182,10 @@ const HEADER_ERRORS: ReadonlySet<string> = new Set([
  * shared session inside Node), X-Forwarded-* and the request id set. Returns undefined for an
  * ambiguous request: a single-value field (Host, Content-Type, Authorization…) given twice.
  */
-function tunnelRequestHeaders (req: IncomingMessage, host: string, requestId: string): OutgoingHttpHeaders | undefined {
+function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string, requestId: string): OutgoingHttpHeaders | undefined {
   const headers: OutgoingHttpHeaders = Object.create(null)
   headers[':method'] = req.method
-  headers[':path'] = req.url
+  headers[':path'] = path
   headers[':authority'] = host
   headers[':scheme'] = 'http'
   const listed = connectionListedNames(req.headers.connection)

@@ -345,3 +345,19 @@ t.test('a request Node cannot parse (Content-Length with Transfer-Encoding) gets
   t.match(res.text, /BURROW_ERR_BAD_REQUEST/)
   t.equal(origin.received.length, 0)
 })
+
+t.test('an absolute-form target naming the same tunnel is forwarded in origin-form; one naming another host, or "*", is refused with 400 (SPEC.md §5.1)', async (t) => {
+  const origin = await startOrigin(t)
+  const edge = await startEdge(t)
+  await startAgent(t, edge, origin)
+  const same = await rawRequest(edge.base, { path: 'http://APP.localhost:8080/abs?q=1', headers: [['Host', 'app.localhost']] })
+  t.equal(same.status, 200)
+  t.equal(origin.received.at(-1)?.url, '/abs?q=1', 'the origin got origin-form')
+  const before = origin.received.length
+  for (const path of ['http://other.localhost/x', 'http://user@app.localhost/x', '*']) {
+    const res = await rawRequest(edge.base, { method: path === '*' ? 'OPTIONS' : 'GET', path, headers: [['Host', 'app.localhost']] })
+    t.equal(res.status, 400, path)
+    t.equal(header(res, 'burrow-error'), 'BURROW_ERR_BAD_REQUEST', path)
+  }
+  t.equal(origin.received.length, before, 'none of the refused requests reached the origin')
+})

@@ -123,3 +123,19 @@ t.test('close() right after TLS, before the agent even sent Register: prompt, an
   t.ok(goawayCode === undefined || goawayCode === 0, 'closed cleanly (GOAWAY NO_ERROR or just the socket)')
   t.equal(edge.connections.length, 1, 'no reconnect')
 })
+
+t.test('start() rejects, instead of hanging, when close() runs before the first registration', async (t) => {
+  const agent = new Agent({
+    edge: '127.0.0.1:1', // nothing listens: the agent backs off
+    edgeCa: 'unused',
+    token: 'x',
+    hostnames: ['app.localhost'],
+    origin: 'http://127.0.0.1:1',
+    retryBaseMs: 1_000,
+    logger: testLogger(),
+  })
+  const rejected = t.rejects(agent.start(), /closed before it registered/)
+  await agent.close({ gracePeriodMs: 0 })
+  await rejected
+  t.equal(agent.state, 'stopped')
+})
