@@ -1,2 +1,0 @@
-// Lets `node --import ./bench/register.mjs bench/run.ts` run the TypeScript bench without the tsx CLI.
-import 'tsx';
