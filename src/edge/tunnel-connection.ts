@@ -123,11 +123,6 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
     return stream
   }
 
-  /** A Heartbeat frame (control-loop liveness); answered by the agent. */
-  sendHeartbeat (seq: number): void {
-    this.control?.send({ heartbeat: { seq, reply: false } })
-  }
-
   /**
    * Graceful close (edge shutdown, SPEC.md §3.10): Drain, GOAWAY, let in-flight streams finish for up
    * to `deadlineMs`, then destroy. Resolves when closed.
