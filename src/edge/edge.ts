@@ -2,7 +2,7 @@
  * The edge: a public HTTP listener for visitors and a TLS listener for agents (SPEC.md §1).
  * It owns both servers, every TunnelConnection and the registry; `close()` is idempotent.
  */
-import http, { type Server as HttpServer } from 'node:http'
+import http, { STATUS_CODES, type Server as HttpServer } from 'node:http'
 import tls, { type TLSSocket } from 'node:tls'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { once } from 'node:events'
@@ -14,6 +14,7 @@ import { TunnelRegistry } from './registry.js'
 import { TunnelConnection, type RegisterDecision } from './tunnel-connection.js'
 import { VisitorProxy } from './visitor-proxy.js'
 import { normaliseHostname } from '../protocol/hostname.js'
+import { ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
 import {
   ALPN_V1, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_QUEUE_LIMIT,
   DEFAULT_REGISTRATION_TIMEOUT_MS, MAX_HOSTNAMES_PER_REGISTER, PROTOCOL_VERSION,
@@ -79,11 +80,13 @@ export class Edge {
       queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       accepting: () => this.state === 'running',
     })
+    const headersTimeout = options.headersTimeoutMs ?? 20_000
     this.publicServer = http.createServer({
-      headersTimeout: options.headersTimeoutMs ?? 20_000,
+      headersTimeout,
       requestTimeout: 0, // bodies may stream for long; idle sockets are bounded by keepAliveTimeout
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
-      connectionsCheckingInterval: 2_000,
+      // How often Node checks the headers timeout: often enough for the timeout to be meaningful.
+      connectionsCheckingInterval: Math.min(2_000, Math.max(50, Math.floor(headersTimeout / 4))),
       maxHeaderSize: 16 * 1024,
       noDelay: true,
       // A missing Host is answered by the proxy as BURROW_ERR_BAD_REQUEST (SPEC.md §5.1, §6.1),
@@ -95,9 +98,9 @@ export class Edge {
       socket.once('close', () => this.visitorSockets.delete(socket))
     })
     this.publicServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      // A request Node's parser rejects (bad framing, oversized headers…) still gets a coded answer.
-      // Destroy once it is flushed: a client that never closes its side must not hold the socket.
-      if (socket.writable && !socket.destroyed) socket.end(MALFORMED_REQUEST_RESPONSE, () => socket.destroy())
+      // A request Node's parser rejects (bad framing, oversized headers, too slow) still gets a coded
+      // answer. Destroy once it is flushed: a client that never closes its side must not hold the socket.
+      if (socket.writable && !socket.destroyed) socket.end(parserRejection(err.code), () => socket.destroy())
       else socket.destroy()
       this.logger.debug({ code: err.code }, 'visitor client error')
     })
@@ -244,10 +247,22 @@ export class Edge {
   }
 }
 
-const MALFORMED_BODY = 'BURROW_ERR_BAD_REQUEST: The request could not be parsed.\n'
-const MALFORMED_REQUEST_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncache-control: no-store\r\n' +
-  'content-type: text/plain; charset=utf-8\r\nburrow-error: BURROW_ERR_BAD_REQUEST\r\n' +
-  `content-length: ${MALFORMED_BODY.length}\r\n\r\n${MALFORMED_BODY}`
+/** Raw answers to requests Node's HTTP/1 parser rejected (SPEC.md §6.1), built once. */
+const PARSER_REJECTIONS = new Map<ErrorCode, string>(
+  (['BURROW_ERR_BAD_REQUEST', 'BURROW_ERR_REQUEST_TIMEOUT', 'BURROW_ERR_HEADERS_TOO_LARGE'] as const).map((code) => {
+    const status = httpStatusOf(code)
+    const body = `${status} ${STATUS_CODES[status] ?? ''}\n${code}: ${ErrorCodes[code].message}\n`
+    return [code, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncache-control: no-store\r\n` +
+      `content-type: text/plain; charset=utf-8\r\nburrow-error: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`]
+  }),
+)
+
+function parserRejection (nodeCode: string | undefined): string {
+  const code = nodeCode === 'HPE_HEADER_OVERFLOW'
+    ? 'BURROW_ERR_HEADERS_TOO_LARGE'
+    : nodeCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'BURROW_ERR_REQUEST_TIMEOUT' : 'BURROW_ERR_BAD_REQUEST'
+  return PARSER_REJECTIONS.get(code)!
+}
 
 function sha256 (value: string): Buffer {
   return createHash('sha256').update(value).digest()

@@ -6,7 +6,9 @@
  * Only the edge maps codes to statuses (src/edge/error-response.ts reads `status` from here).
  */
 export const ErrorCodes = {
-  BURROW_ERR_BAD_REQUEST: { status: 400, message: 'The request has no usable Host header.' },
+  BURROW_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed or ambiguous (Host, target or header fields).' },
+  BURROW_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request headers did not arrive in time.' },
+  BURROW_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request header fields are too large.' },
   BURROW_ERR_UNKNOWN_HOST: { status: 404, message: 'No tunnel is registered for this hostname.' },
   BURROW_ERR_NO_TUNNEL: { status: 503, message: 'The tunnel for this hostname is offline: no agent is connected.' },
   BURROW_ERR_TUNNEL_BUSY: { status: 503, message: 'The tunnel is at its concurrent request limit.' },

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { request as undiciRequest, Agent as UndiciAgent } from 'undici'
 import { startOrigin, startEdge, startAgent, visit, waitFor, type StartedEdge, type VisitorResponse } from '../helpers/servers.js'
 import { rawRequest, header } from '../helpers/raw-http.js'
@@ -258,4 +258,29 @@ t.test('one failing request does not disturb others in flight on the same tunnel
     t.equal(results[i]!.text, `ok ${paths[i]!}`)
   }
   t.equal(edge.edge.connectionCount, 1)
+})
+
+t.test('header fields over the limit get 431 BURROW_ERR_HEADERS_TOO_LARGE; headers that never finish get 408 BURROW_ERR_REQUEST_TIMEOUT (SPEC.md §6.1)', async (t) => {
+  const origin = await startOrigin(t)
+  const edge = await startEdge(t, { headersTimeoutMs: 400 })
+  await startAgent(t, edge, origin)
+
+  const big = await rawRequest(edge.base, { headers: [['Host', 'app.localhost'], ['X-Big', 'y'.repeat(20_000)]] })
+  t.equal(big.status, 431)
+  t.equal(header(big, 'burrow-error'), 'BURROW_ERR_HEADERS_TOO_LARGE')
+  t.match(big.text, /BURROW_ERR_HEADERS_TOO_LARGE/)
+
+  // A slowloris-style client: the request line and one header, then nothing.
+  const socket = net.connect(edge.edge.publicAddress.port, '127.0.0.1')
+  socket.write('GET / HTTP/1.1\r\nHost: app.localhost\r\n')
+  const started = Date.now()
+  let raw = ''
+  socket.on('data', (c: Buffer) => { raw += c.toString() })
+  await once(socket, 'close')
+  t.match(raw, /^HTTP\/1\.1 408 /)
+  t.match(raw, /burrow-error: BURROW_ERR_REQUEST_TIMEOUT/)
+  t.ok(Date.now() - started < 3_000, `closed after ${Date.now() - started} ms`)
+
+  t.equal(origin.received.length, 0, 'neither reached the origin')
+  t.equal((await visit(edge.base, '/still-fine')).status, 200)
 })
