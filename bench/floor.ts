@@ -12,8 +12,8 @@ import autocannon from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
 import { once } from 'node:events'
-import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
+import { freePort } from './ports.js'
 import { join } from 'node:path'
 import { ensureEdgePki } from '../src/edge/pki.js'
 
@@ -25,14 +25,6 @@ const arg = (name: string, fallback: number): number => {
 const durationS = arg('--duration', 10)
 const connections = arg('--connections', 100)
 const children: ChildProcess[] = []
-
-async function freePort (): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 function start (args: string[]): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })

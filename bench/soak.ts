@@ -17,8 +17,9 @@ import autocannon from 'autocannon'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
 import { once } from 'node:events'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
+import { freePort } from './ports.js'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { BODY_16K, TINY_BODY } from './bodies.js'
@@ -43,14 +44,6 @@ function start (command: string, args: string[]): ChildProcess {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
-}
-
-async function freePort (): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 function rssMiB (pid: number | undefined): number {

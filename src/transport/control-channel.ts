@@ -74,4 +74,3 @@ export function sendProtocolError (channel: ControlChannel | undefined, err: Bur
   channel?.send({ protocolError: { code: err.code, message: err.message } })
 }
 
-export { BurrowError }

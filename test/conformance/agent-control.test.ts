@@ -6,13 +6,7 @@ import t from 'tap'
 import type { ServerResponse } from 'node:http'
 import { startOrigin, TOKEN, waitFor } from '../helpers/servers.js'
 import { H2, within } from './fake-agent.js'
-import { FakeEdge, agentFor, registeredAgent, type FakeEdgeConnection } from './fake-edge.js'
-
-async function heartbeat (conn: FakeEdgeConnection, seq: number): Promise<void> {
-  conn.send({ heartbeat: { seq, reply: false } })
-  const reply = await conn.frames().nextOf('heartbeat')
-  if (String(reply.heartbeat?.seq) !== String(seq) || reply.heartbeat?.reply !== true) throw new Error('wrong heartbeat reply')
-}
+import { FakeEdge, agentFor, heartbeat, registeredAgent } from './fake-edge.js'
 
 t.test('§3.3 §3.4 the agent sends Register first: version 1, bearer token, hostnames, labels, client info, conn_index 0', async (t) => {
   const origin = await startOrigin(t)

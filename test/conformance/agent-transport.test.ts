@@ -6,18 +6,12 @@ import t from 'tap'
 import { startOrigin, waitFor } from '../helpers/servers.js'
 import { encodeFrame } from '../../src/protocol/codec.js'
 import { H2, resetStream, within } from './fake-agent.js'
-import { FakeEdge, agentFor, makePki, registeredAgent, type FakeEdgeConnection } from './fake-edge.js'
+import { FakeEdge, agentFor, heartbeat, makePki, registeredAgent } from './fake-edge.js'
 
 /** The RegisterAccepted a fake edge answers with. */
 const ACCEPTED = encodeFrame({ registerAccepted: { connectionId: 'c1', edgeId: 'e1', hostnames: ['app.localhost'], protocolVersion: 1 } })
 
 /** A Heartbeat round trip: everything sent before it has been processed by the agent. */
-async function heartbeat (conn: FakeEdgeConnection, seq: number): Promise<void> {
-  conn.send({ heartbeat: { seq, reply: false } })
-  const reply = await conn.frames().nextOf('heartbeat')
-  if (String(reply.heartbeat?.seq) !== String(seq) || reply.heartbeat?.reply !== true) throw new Error('wrong heartbeat reply')
-}
-
 t.test('§1.2 the agent offers exactly the ALPN protocol burrow/1', async (t) => {
   const origin = await startOrigin(t)
   const edge = await FakeEdge.start(t)

@@ -3,7 +3,7 @@
  * fakes share. The fake does only what the test tells it: it answers the control stream, but sends no
  * Register, no Heartbeat reply and no request answer unless scripted (onRequest has a plain default).
  */
-import http2, { type Http2Stream, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import http2, { type Http2Session, type Http2Stream, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
 import tls, { type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { encodeFrame, FrameDecoder, type DecodedFrame, type FrameInit } from '../../src/protocol/codec.js'
@@ -44,6 +44,15 @@ export async function within<V> (promise: Promise<V>, ms: number, what: string):
 }
 
 /** A wake-up for pollers: wait(ms) resolves on the next notify() or after ms, whichever is first. */
+/** Resolves once both the HTTP/2 session and its socket are closed, with the GOAWAY code received, if any. */
+export async function whenClosed (session: Http2Session, socket: TLSSocket, goawayCode: () => number | undefined): Promise<{ goawayCode: number | undefined }> {
+  await Promise.all([
+    new Promise<void>((resolve) => { session.once('close', () => resolve()) }),
+    new Promise<void>((resolve) => { if (socket.destroyed) resolve(); else socket.once('close', () => resolve()) }),
+  ])
+  return { goawayCode: goawayCode() }
+}
+
 export class Signal {
   private readonly waiters = new Set<() => void>()
 
@@ -212,13 +221,7 @@ export class FakeAgent {
     this.session.on('goaway', (code: number) => { this.goawayCode ??= code })
     this.session.on('ping', () => { this.pings++ })
     this.session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => this.onStream(stream, headers, flags))
-    let sessionClosed = false
-    let socketClosed = socket.destroyed
-    this.closed = new Promise((resolve) => {
-      const check = (): void => { if (sessionClosed && socketClosed) resolve({ goawayCode: this.goawayCode }) }
-      this.session.once('close', () => { sessionClosed = true; check() })
-      socket.once('close', () => { socketClosed = true; check() })
-    })
+    this.closed = whenClosed(this.session, socket, () => this.goawayCode)
   }
 
   /** Dials the edge and completes TLS; the HTTP/2 session is served on the socket at once. */

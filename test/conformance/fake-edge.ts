@@ -15,7 +15,7 @@ import { Agent, type AgentOptions } from '../../src/agent/agent.js'
 import { encodeFrame, type DecodedFrame, type FrameInit } from '../../src/protocol/codec.js'
 import type { burrow } from '../../src/protocol/generated/tunnel.js'
 import { TOKEN, tempDir, testLogger, type T } from '../helpers/servers.js'
-import { ALPN, FrameReader, Signal, until } from './fake-agent.js'
+import { ALPN, FrameReader, Signal, until, whenClosed } from './fake-agent.js'
 
 export interface FakeEdgeOptions {
   /** ALPN protocols the server selects from (first offered match); null selects none. Default ['burrow/1']. */
@@ -153,13 +153,7 @@ export class FakeEdgeConnection {
     this.session.on('goaway', (code: number) => { this.goawayCode ??= code })
     this.session.on('ping', () => { this.pings++ })
     this.remoteSettings = new Promise((resolve) => this.session.once('remoteSettings', resolve))
-    let sessionClosed = false
-    let socketClosed = socket.destroyed
-    this.closed = new Promise((resolve) => {
-      const check = (): void => { if (sessionClosed && socketClosed) resolve({ goawayCode: this.goawayCode }) }
-      this.session.once('close', () => { sessionClosed = true; check() })
-      socket.once('close', () => { socketClosed = true; check() })
-    })
+    this.closed = whenClosed(this.session, socket, () => this.goawayCode)
     t.teardown(() => this.destroy())
     if (openControl) this.openControl()
   }
@@ -296,4 +290,11 @@ export async function registeredAgent (
   const register = await conn.accept()
   await started
   return { agent, conn, register }
+}
+
+/** Sends Heartbeat{seq, reply: false} and checks the agent answers with the same seq and reply: true (SPEC.md §3.8). */
+export async function heartbeat (conn: FakeEdgeConnection, seq: number): Promise<void> {
+  conn.send({ heartbeat: { seq, reply: false } })
+  const reply = await conn.frames().nextOf('heartbeat')
+  if (String(reply.heartbeat?.seq) !== String(seq) || reply.heartbeat?.reply !== true) throw new Error('wrong heartbeat reply')
 }
