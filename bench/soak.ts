@@ -134,7 +134,9 @@ async function main (): Promise<void> {
     const last = samples.at(-1)!
     const firstHalf = samples.slice(0, Math.max(1, Math.floor(samples.length / 2)))
     const edgePeak = Math.max(...firstHalf.map((x) => x.edge_rss_mib))
-    const agentPeak = Math.max(...firstHalf.filter((x) => !x.churned).map((x) => x.agent_rss_mib))
+    // With a restart after every round there is no settled agent sample in the first half: nothing to judge against.
+    const settled = firstHalf.filter((x) => !x.churned).map((x) => x.agent_rss_mib)
+    const agentPeak = settled.length === 0 ? Infinity : Math.max(...settled)
     const verdicts = {
       no_failed_requests: failures === 0,
       edge_fds_back_to_baseline: last.edge_fds <= first.edge_fds + 8,
