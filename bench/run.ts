@@ -10,7 +10,6 @@
  */
 import autocannon from 'autocannon';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -418,7 +417,7 @@ async function startOrigin(logDir: string): Promise<{ child: Child; port: number
 
 async function startTunnel(cli: string, logDir: string, originPort: number): Promise<{ edge: Child; agent: Child; listenPort: number }> {
   const stateDir = fs.mkdtempSync(path.join(logDir, 'edge-state-'));
-  const token = randomBytes(24).toString('hex');
+  const agentHome = fs.mkdtempSync(path.join(logDir, 'agent-home-'));
   const [listenPort, tunnelPort] = (await freePorts(2)) as [number, number];
   const deadline = Date.now() + READY_TIMEOUT_MS;
 
@@ -427,7 +426,6 @@ async function startTunnel(cli: string, logDir: string, originPort: number): Pro
     '--listen', `127.0.0.1:${listenPort}`,
     '--tunnel-listen', `127.0.0.1:${tunnelPort}`,
     '--state-dir', stateDir,
-    '--token', token,
     '--log-level', 'info',
   ]);
 
@@ -446,11 +444,17 @@ async function startTunnel(cli: string, logDir: string, originPort: number): Pro
     return res === undefined ? undefined : true;
   });
 
+  // Enroll the agent as an operator would: an account with the benchmark's zone, then burrow login.
+  const added = execFileSync(process.execPath, [cli, 'edge', 'accounts', 'add', 'bench', '--zone', HOSTNAME, '--state-dir', stateDir],
+    { env: childEnv(), encoding: 'utf8' });
+  const token = added.trim().split('\n').pop()!;
+  execFileSync(process.execPath, [cli, 'login', '--edge', `127.0.0.1:${tunnelPort}`, '--token', token, '--edge-ca', caPath, '--home', agentHome],
+    { env: childEnv(), stdio: 'ignore' });
+
   const agent = spawnChild('agent', logDir, process.execPath, [
     cli,
     '--edge', `127.0.0.1:${tunnelPort}`,
-    '--edge-ca', caPath,
-    '--token', token,
+    '--home', agentHome,
     '--hostname', HOSTNAME,
     '--log-level', 'info',
     `http://127.0.0.1:${originPort}`,

@@ -21,7 +21,6 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { freePort } from './ports.js'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { BODY_16K, TINY_BODY } from './bodies.js'
 
 const argv = process.argv.slice(2)
@@ -78,18 +77,22 @@ async function serving (port: number): Promise<boolean> {
 async function main (): Promise<void> {
   try { readFileSync(cli) } catch { execFileSync('npm', ['run', 'build'], { stdio: 'inherit' }) }
   const dir = mkdtempSync(join(tmpdir(), 'burrow-soak-'))
-  const token = randomBytes(16).toString('hex')
   try {
     const origin = start(process.execPath, ['--import', 'tsx', 'bench/origin.ts'])
     const [line] = await once(origin.stdout!, 'data') as [Buffer]
     const originPort = (JSON.parse(line.toString().split('\n')[0]!) as { port: number }).port
     const [publicPort, tunnelPort] = [await freePort(), await freePort()]
     const edge = start(process.execPath, [cli, 'edge', '--listen', `127.0.0.1:${publicPort}`, '--tunnel-listen', `127.0.0.1:${tunnelPort}`,
-      '--state-dir', dir, '--token', token, '--log-level', 'warn'])
+      '--state-dir', dir, '--log-level', 'warn'])
     edge.stdout!.resume()
     await until(async () => { try { readFileSync(join(dir, 'ca.pem')); return true } catch { return false } }, 10_000, 'edge CA')
+    // Enroll the agent as an operator would: an account for the soak zone, then burrow login.
+    const home = join(dir, 'agent-home')
+    const added = execFileSync(process.execPath, [cli, 'edge', 'accounts', 'add', 'soak', '--zone', HOST, '--state-dir', dir], { encoding: 'utf8' })
+    execFileSync(process.execPath, [cli, 'login', '--edge', `127.0.0.1:${tunnelPort}`, '--token', added.trim().split('\n').pop()!,
+      '--edge-ca', join(dir, 'ca.pem'), '--home', home], { stdio: 'ignore' })
     const startAgent = (): ChildProcess => {
-      const agent = start(process.execPath, [cli, '--edge', `127.0.0.1:${tunnelPort}`, '--edge-ca', join(dir, 'ca.pem'), '--token', token,
+      const agent = start(process.execPath, [cli, '--edge', `127.0.0.1:${tunnelPort}`, '--home', home,
         '--hostname', HOST, '--log-level', process.env.SOAK_LOG ?? 'warn', '--grace-period', '5000', `http://127.0.0.1:${originPort}`])
       if (process.env.SOAK_LOG !== undefined) agent.stdout!.pipe(process.stderr); else agent.stdout!.resume()
       return agent

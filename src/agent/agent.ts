@@ -10,16 +10,22 @@ import { silentLogger } from '../observability/logger.js'
 import { fullJitterDelay } from './backoff.js'
 import { OriginProxy } from './origin-proxy.js'
 import { RegistrationError, TunnelClient } from './tunnel-client.js'
-import { BurrowError } from '../protocol/errors.js'
+import { EnrollmentError, renew, renewalTime, type AgentIdentity } from './enrollment.js'
+import { BurrowError, isBurrowError } from '../protocol/errors.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REGISTRATION_TIMEOUT_MS } from '../protocol/constants.js'
 import type { burrow } from '../protocol/generated/tunnel.js'
 
 export interface AgentOptions {
   /** The edge's tunnel address, "host:port". */
   edge: string
-  /** PEM of the edge CA the tunnel certificate must chain to. */
-  edgeCa: string | Buffer
-  token: string
+  /** PEM of the edge CA the tunnel certificate must chain to. Default: identity.caPem. */
+  edgeCa?: string | Buffer
+  /** The client certificate, key and CA this agent authenticates with (SPEC.md §4.1). */
+  identity: AgentIdentity
+  /** Renew the certificate before it expires (SPEC.md §4.7). Default true. */
+  renew?: boolean
+  /** Called with each renewed identity, before the tunnel moves to it (the CLI saves it). */
+  onIdentityRenewed?: (identity: AgentIdentity) => void | Promise<void>
   hostnames: readonly string[]
   /** The origin's base URL. */
   origin: string
@@ -48,6 +54,8 @@ export interface AgentEvents {
   /** Registration was rejected permanently; the agent stopped. */
   fatal: [err: RegistrationError]
   retry: [info: { attempt: number, delayMs: number, reason: string }]
+  /** The certificate was renewed and the tunnel moved to it. */
+  renewed: [identity: AgentIdentity]
 }
 
 export class Agent extends EventEmitter<AgentEvents> {
@@ -70,11 +78,16 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Failed connection attempts since the last registration (Register.previous_attempts, SPEC.md §3.4). */
   private failedAttempts = 0
   private stopping: Promise<void> | undefined
+  private identity: AgentIdentity
+  private renewTimer: NodeJS.Timeout | undefined
+  /** Connections replaced by a renewal, finishing their in-flight streams. */
+  private readonly retiring = new Set<TunnelClient>()
 
   constructor (options: AgentOptions) {
     super()
     if (options.hostnames.length === 0) throw new TypeError('the agent needs at least one hostname')
     this.options = options
+    this.identity = options.identity
     this.logger = (options.logger ?? silentLogger).child({ component: 'agent' })
     const { host, port } = parseHostPort(options.edge)
     this.edgeHost = host
@@ -94,6 +107,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   async start (): Promise<void> {
     if (this.state !== 'idle') throw new Error(`agent already ${this.state}`)
     const first = new Promise<void>((resolve, reject) => { this.starting = { resolve, reject } })
+    this.scheduleRenewal()
     void this.connect()
     return await first
   }
@@ -101,6 +115,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The hostnames the edge accepted on the current connection. */
   registeredHostnames (): string[] {
     return [...(this.client?.accepted?.hostnames ?? [])]
+  }
+
+  /** The certificate the agent authenticates with now. */
+  get certificate (): Pick<AgentIdentity, 'account' | 'zones' | 'serial' | 'notBeforeMs' | 'notAfterMs'> {
+    const { account, zones, serial, notBeforeMs, notAfterMs } = this.identity
+    return { account, zones, serial, notBeforeMs, notAfterMs }
   }
 
   /** In-flight origin requests. */
@@ -122,6 +142,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.state = 'stopping'
     this.settleStart(new Error('the agent was closed before it registered'))
     clearTimeout(this.retryTimer)
+    clearTimeout(this.renewTimer)
     const client = this.client
     if (client !== undefined && client.state !== 'closed') {
       client.unregister('agent shutting down')
@@ -139,21 +160,20 @@ export class Agent extends EventEmitter<AgentEvents> {
       await closed
       clearTimeout(hardTimer)
     }
+    for (const retired of this.retiring) retired.destroy('agent shutting down')
     await this.origin.close()
     this.state = wasFailed ? 'failed' : 'stopped'
     this.logger.info('agent stopped')
   }
 
-  private async connect (): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') return
-    this.state = 'connecting'
-    this.attempts++
+  private newClient (): TunnelClient {
     const o = this.options
-    const client = new TunnelClient({
+    return new TunnelClient({
       host: this.edgeHost,
       port: this.edgePort,
-      ca: o.edgeCa,
-      token: o.token,
+      ca: o.edgeCa ?? this.identity.caPem,
+      cert: this.identity.certPem,
+      key: this.identity.keyPem,
       hostnames: o.hostnames,
       labels: o.labels ?? {},
       agentId: this.id,
@@ -166,6 +186,13 @@ export class Agent extends EventEmitter<AgentEvents> {
       origin: this.origin,
       logger: this.logger,
     })
+  }
+
+  private async connect (): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    this.state = 'connecting'
+    this.attempts++
+    const client = this.newClient()
     this.client = client
     try {
       await client.connect()
@@ -182,9 +209,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.failedAttempts = 0
     this.state = 'connected'
     const info = client.accepted ?? {}
-    this.logger.info({ hostnames: info.hostnames, connectionId: info.connectionId, edge: o.edge }, 'registered tunnel connection')
+    this.logger.info({ hostnames: info.hostnames, connectionId: info.connectionId, edge: this.options.edge }, 'registered tunnel connection')
+    this.adopt(client)
     this.emit('registered', info)
     this.settleStart()
+  }
+
+  /** Makes `client` the current connection: its drain or close leads to a reconnect. */
+  private adopt (client: TunnelClient): void {
+    this.client = client
     client.once('drain', () => {
       // The edge is going away: reconnect now (with backoff), let this one finish what it has.
       if (this.client === client) this.scheduleReconnect('edge draining')
@@ -195,6 +228,90 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('disconnected', reason)
       this.scheduleReconnect(reason)
     })
+  }
+
+  /** Stopping, stopped or failed: nothing new starts. */
+  private get finished (): boolean {
+    return this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed'
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Certificate renewal (SPEC.md §4.7): renew at two thirds of the lifetime, then move the tunnel to
+  // the new certificate make-before-break, so no request fails.
+
+  private scheduleRenewal (): void {
+    clearTimeout(this.renewTimer)
+    if (this.options.renew === false) return
+    this.armRenewal(renewalTime(this.identity) - Date.now())
+  }
+
+  private armRenewal (delayMs: number): void {
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a longer wait re-arms on expiry.
+    const wait = Math.max(0, Math.min(delayMs, 2_147_000_000))
+    this.renewTimer = setTimeout(() => {
+      if (Date.now() < renewalTime(this.identity)) this.scheduleRenewal()
+      else void this.renewNow()
+    }, wait)
+    this.renewTimer.unref()
+  }
+
+  /** Renews the certificate and moves the tunnel to it. Resolves when done (or given up until the next try). */
+  async renewNow (): Promise<void> {
+    if (this.finished) return
+    const old = this.identity
+    let fresh: AgentIdentity
+    try {
+      fresh = await renew({ host: this.edgeHost, port: this.edgePort, identity: old, client: { agentId: this.id, version: this.options.version ?? '0.0.0' } })
+    } catch (err) {
+      const code = isBurrowError(err) ? err.code : (err as NodeJS.ErrnoException).code
+      const hopeless = err instanceof EnrollmentError && /^BURROW_ERR_CERT_|^BURROW_ERR_AUTH_FAILED$/.test(err.code)
+      const retryMs = Math.min(300_000, Math.max(1_000, Math.floor((old.notAfterMs - Date.now()) / 10)))
+      this.logger.error({ code, reason: (err as Error).message, retryMs: hopeless ? undefined : retryMs }, hopeless ? 'certificate renewal refused' : 'certificate renewal failed; retrying')
+      if (!hopeless && !this.finished) this.armRenewal(retryMs)
+      return
+    }
+    if (this.finished) return
+    this.identity = fresh
+    this.logger.info({ serial: fresh.serial, notAfter: new Date(fresh.notAfterMs).toISOString() }, 'renewed the client certificate')
+    try {
+      await this.options.onIdentityRenewed?.(fresh)
+    } catch (err) {
+      this.logger.error({ err }, 'could not save the renewed certificate; using it in memory')
+    }
+    // With a short lifetime (under ~30 s) the renewal time counted from the backdated notBefore
+    // (SPEC.md §4.2, §4.7) has already passed for the fresh certificate: renewing "now" again would loop
+    // without pause. Wait at least two thirds of what is left of the fresh certificate.
+    if (this.options.renew !== false) {
+      clearTimeout(this.renewTimer)
+      const now = Date.now()
+      this.armRenewal(Math.max(renewalTime(fresh), now + Math.floor((fresh.notAfterMs - now) * 2 / 3)) - now)
+    }
+    await this.rotate()
+    this.emit('renewed', fresh)
+  }
+
+  /** Opens a connection with the current certificate, then retires the old one gracefully. */
+  private async rotate (): Promise<void> {
+    const old = this.client
+    if (this.state !== 'connected' || old === undefined) return // the next (re)connect uses the new certificate
+    const next = this.newClient()
+    try {
+      await next.connect()
+    } catch (err) {
+      this.logger.warn({ code: (err as BurrowError).code, reason: (err as Error).message }, 'could not open a connection with the renewed certificate; keeping the current one')
+      return
+    }
+    if (this.state !== 'connected' || this.client !== old) {
+      // The old connection went away meanwhile (a reconnect is under way) or the agent is stopping.
+      next.close('superseded')
+      return
+    }
+    this.adopt(next)
+    this.logger.info({ connectionId: next.accepted?.connectionId }, 'tunnel moved to the renewed certificate')
+    this.retiring.add(old)
+    old.once('closed', () => this.retiring.delete(old))
+    old.unregister('certificate renewed')
+    old.close('certificate renewed')
   }
 
   private onConnectFailed (err: Error): void {

@@ -36,7 +36,9 @@ export interface TunnelClientOptions {
   host: string
   port: number
   ca: string | Buffer
-  token: string
+  /** The client certificate and key this connection authenticates with (SPEC.md §4.1). */
+  cert: string
+  key: string
   hostnames: readonly string[]
   labels: Record<string, string>
   agentId: string
@@ -70,7 +72,8 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
   private heartbeat: Heartbeat | undefined
   private deadline: NodeJS.Timeout | undefined
   private settle: { resolve: () => void, reject: (err: Error) => void } | undefined
-  private closeReason = 'closed'
+  /** Why the connection ended: the first cause recorded wins (a later 'control stream ended' is its effect). */
+  private closeReason: string | undefined
 
   constructor (options: TunnelClientOptions) {
     super()
@@ -94,6 +97,8 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       host: o.host,
       ALPNProtocols: [ALPN_V1],
       ca: o.ca,
+      cert: o.cert,
+      key: o.key,
       minVersion: 'TLSv1.3',
       ...(isIP(o.host) === 0 ? { servername: o.host } : {}),
     })
@@ -114,7 +119,7 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
 
   /** Closes gracefully: GOAWAY, in-flight streams finish, then the socket closes. Idempotent. */
   close (reason: string): void {
-    this.closeReason = reason
+    this.closeReason ??= reason
     if (this.state === 'closed') return
     if (this.state === 'registered') this.state = 'draining'
     const session = this.session
@@ -130,7 +135,7 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
 
   /** Hard close: every stream is reset. */
   destroy (reason: string): void {
-    this.closeReason = reason
+    this.closeReason ??= reason
     this.session?.destroy()
     this.socket?.destroy()
   }
@@ -182,7 +187,6 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     channel.send({
       register: {
         protocolVersion: PROTOCOL_VERSION,
-        auth: { bearerToken: o.token },
         hostnames: [...o.hostnames],
         labels: o.labels,
         client: { agentId: o.agentId, version: o.version, arch: `${process.platform}_${process.arch}`, features: [] },
@@ -232,6 +236,11 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       case 'unregister':
         this.protocolFailure(new BurrowError('BURROW_ERR_PROTOCOL', `edge sent ${frame.msg}, which only the agent sends`))
         return
+      case 'enrollRequest':
+      case 'enrollResponse':
+      case 'enrollRejected':
+        this.protocolFailure(new BurrowError('BURROW_ERR_PROTOCOL', `${frame.msg} belongs on an enrollment connection, not the control stream`))
+        return
       default:
         // Reserved (routeUpdate, configPush) and unknown messages are ignored (SPEC.md §3.5).
         if (this.state === 'registering') {
@@ -259,7 +268,7 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       this.settle.reject(err)
       this.settle = undefined
     }
-    this.closeReason = err.message
+    this.closeReason ??= err.message
     // Defer: never destroy a session inside one of its own callbacks (nodejs/node#64850).
     setImmediate(() => this.destroy(err.message))
   }
@@ -271,9 +280,9 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     this.heartbeat?.stop()
     this.socket?.destroy()
     if (this.settle !== undefined) {
-      this.settle.reject(new BurrowError('BURROW_ERR_TUNNEL_LOST', `connection closed before registration: ${this.closeReason}`))
+      this.settle.reject(new BurrowError('BURROW_ERR_TUNNEL_LOST', `connection closed before registration: ${this.closeReason ?? 'closed'}`))
       this.settle = undefined
     }
-    process.nextTick(() => this.emit('closed', this.closeReason))
+    process.nextTick(() => this.emit('closed', this.closeReason ?? 'closed'))
   }
 }

@@ -4,7 +4,9 @@
  * signal handlers or calls process.exit.
  *
  *   burrow [options] <origin-url>     run an agent (with an embedded edge when --edge is not given)
+ *   burrow login [options]            enroll with an edge: key pair here, certificate from the edge
  *   burrow edge [options]             run a standalone edge
+ *   burrow edge accounts|certs …      manage the edge's accounts, tokens and certificates
  *   burrow demo [options]             embedded edge + agent + demo origin (npm start)
  *
  * Exit codes: 0 ok or graceful shutdown; 1 runtime failure; 2 usage error; 4 registration rejected
@@ -12,17 +14,21 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import type { Logger, LevelWithSilent } from 'pino'
+import type { LevelWithSilent } from 'pino'
 import { createCliLogger, LOG_LEVELS, type CliLogger } from './logging.js'
 import { startDemoOrigin } from './demo-origin.js'
 import { Edge, type ListenAddress } from '../edge/edge.js'
 import { Agent, parseHostPort } from '../agent/agent.js'
 import { RegistrationError } from '../agent/tunnel-client.js'
-import { normaliseHostname } from '../protocol/hostname.js'
+import { enroll, EnrollmentError, type AgentIdentity } from '../agent/enrollment.js'
+import { normaliseRegisteredHostname } from '../protocol/hostname.js'
+import { parseDuration, type ZoneGrant } from '../protocol/identity.js'
+import { DEFAULT_CERT_LIFETIME_MS, DEFAULT_TOKEN_TTL_MS } from '../protocol/constants.js'
+import { loadLogin, saveLogin } from './agent-home.js'
+import { accountsAdd, accountsList, accountsToken, certsList, certsRevoke } from './admin.js'
 
 export const EXIT_OK = 0
 export const EXIT_RUNTIME = 1
@@ -38,7 +44,8 @@ Exit codes:
   0    normal exit, including a completed graceful shutdown after SIGINT/SIGTERM
   1    runtime failure (could not start, fatal error)
   2    usage error (bad option or argument)
-  4    the edge rejected the registration permanently (bad token, invalid hostname, version)
+  4    the edge rejected the registration or enrollment permanently (certificate missing, expired or
+       revoked; hostname outside the account's zones; token used or expired; version)
   130  forced exit on a second SIGINT during the graceful shutdown (143 for SIGTERM)`
 
 // ---------------------------------------------------------------------------------------------
@@ -59,9 +66,31 @@ function parseListenOrZero (value: string): ListenAddress {
   return parseListen(value)
 }
 
+/** An edge address, host:port: checked here so that a bad one is a usage error (exit 2), not a crash. */
+function parseEdge (value: string): string {
+  try {
+    parseHostPort(value)
+  } catch {
+    throw new InvalidArgumentError('expected host:port, e.g. edge.example.com:7844')
+  }
+  return value.trim()
+}
+
 function parseMs (value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of milliseconds')
   return Number(value)
+}
+
+function parseTtl (value: string): number {
+  const ms = parseDuration(value)
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 30m, 24h or 7d')
+  return ms
+}
+
+function parseDays (value: string): number {
+  const days = Number(value)
+  if (!/^\d+(?:\.\d+)?$/.test(value) || !(days > 0)) throw new InvalidArgumentError('expected a positive number of days, e.g. 7 or 0.5')
+  return Math.round(days * 86_400_000)
 }
 
 function collect (value: string, previous: string[] | undefined): string[] {
@@ -73,7 +102,7 @@ function collectHostname (value: string, previous: string[] | undefined): string
   for (const part of value.split(',')) {
     const name = part.trim()
     if (name === '') continue
-    if (normaliseHostname(name) === undefined) throw new InvalidArgumentError(`${JSON.stringify(name)} is not a valid hostname`)
+    if (normaliseRegisteredHostname(name) === undefined) throw new InvalidArgumentError(`${JSON.stringify(name)} is not a valid hostname`)
     out.push(name)
   }
   return out
@@ -144,34 +173,13 @@ function fail (log: CliLogger, code: number, err: unknown, msg: string): never {
   process.exit(code)
 }
 
-/** Tokens for a standalone edge: flags, then BURROW_TOKENS, then <state-dir>/token (created once). */
-async function edgeTokens (stateDir: string, flagTokens: string[] | undefined, tokenFile: string | undefined, logger: Logger): Promise<string[]> {
-  const tokens = [...(flagTokens ?? [])]
-  if (tokenFile !== undefined) {
-    tokens.push(...(await readFile(tokenFile, 'utf8')).split(/\r?\n/).map((t) => t.trim()).filter((t) => t !== '' && !t.startsWith('#')))
-  }
-  if (tokens.length > 0) return tokens
-  const path = join(stateDir, 'token')
-  try {
-    const saved = (await readFile(path, 'utf8')).trim()
-    if (saved !== '') return [saved]
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  const token = randomBytes(24).toString('base64url')
-  await mkdir(stateDir, { recursive: true, mode: 0o700 })
-  await writeFile(path, token + '\n', { mode: 0o600 })
-  logger.info({ path }, 'no token configured: generated one; agents use it with --token')
-  return [token]
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface AgentCliOptions {
   hostname?: string[]
   edge?: string
   edgeCa?: string
-  token?: string
+  home: string
   listen: ListenAddress
   tunnelListen: ListenAddress
   stateDir: string
@@ -183,34 +191,51 @@ interface AgentCliOptions {
   pretty?: boolean
 }
 
+/** Zone grants for the embedded edge's `local` account: each requested hostname as its own zone. */
+function embeddedZones (hostnames: readonly string[]): ZoneGrant[] {
+  return hostnames.map((h) => {
+    const name = normaliseRegisteredHostname(h)!
+    return name.startsWith('*.') ? { zone: name.slice(2), wildcard: true } : { zone: name, wildcard: false }
+  })
+}
+
 async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean): Promise<void> {
   const log = createCliLogger(opts.logLevel, opts.pretty)
   const logger = log.logger
   let edge: Edge | undefined
-  let edgeAddr = opts.edge
-  let ca: string
-  let token = opts.token
+  let edgeAddr: string | undefined
+  let identity: AgentIdentity
+  let ca: string | undefined
   let demoOrigin: Awaited<ReturnType<typeof startDemoOrigin>> | undefined
   const hostnames = opts.hostname ?? []
   let origin = originArg
+  let persist = false
 
   try {
     if (demo) {
       demoOrigin = await startDemoOrigin()
       origin = demoOrigin.url
     }
+    // The edge: --edge, else the one `burrow login` saved, else one embedded in this process.
+    const login = demo ? undefined : await loadLogin(opts.home)
+    edgeAddr = opts.edge ?? login?.edge
     if (edgeAddr === undefined) {
-      // Quick-start path: an embedded edge in this process, with a one-off token.
+      // Quick-start path: an embedded edge; the agent enrolls against it in memory (SPEC.md §4.5).
       if (hostnames.length === 0) hostnames.push(demo ? 'hello.localhost' : 'app.localhost')
-      token = randomBytes(24).toString('base64url')
-      edge = new Edge({ stateDir: opts.stateDir, tokens: [token], listen: opts.listen, tunnelListen: opts.tunnelListen, logger })
+      edge = new Edge({ stateDir: opts.stateDir, listen: opts.listen, tunnelListen: opts.tunnelListen, logger })
       await edge.start()
       edgeAddr = `127.0.0.1:${edge.tunnelAddress.port}`
-      ca = edge.caCertPem
+      await edge.identity.ensureAccount('local', embeddedZones(hostnames))
+      const token = await edge.createEnrollmentToken('local', 60_000)
+      identity = await enroll({ host: '127.0.0.1', port: edge.tunnelAddress.port, token, ca: edge.caCertPem, client: { version: VERSION } })
     } else {
-      if (hostnames.length === 0) throw new InvalidArgumentError('--hostname is required with --edge')
-      if (token === undefined) throw new InvalidArgumentError('--token (or BURROW_TOKEN) is required with --edge')
-      ca = await readFile(opts.edgeCa ?? join(DEFAULT_STATE_DIR, 'ca.pem'), 'utf8')
+      if (hostnames.length === 0) throw new InvalidArgumentError('--hostname is required with a remote edge')
+      if (login === undefined) {
+        throw new InvalidArgumentError(`not logged in (no credentials in ${opts.home}): run burrow login --edge ${edgeAddr} --token <enrollment-token> first`)
+      }
+      identity = login.identity
+      persist = true
+      if (opts.edgeCa !== undefined) ca = await readFile(opts.edgeCa, 'utf8')
     }
   } catch (err) {
     await edge?.close()
@@ -220,13 +245,14 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
       process.stderr.write(`burrow: ${err.message}\n`)
       process.exit(EXIT_USAGE)
     }
-    fail(log, EXIT_RUNTIME, err, 'could not start')
+    fail(log, err instanceof EnrollmentError ? EXIT_REJECTED : EXIT_RUNTIME, err, 'could not start')
   }
 
+  const savedEdge = edgeAddr
   const agent = new Agent({
     edge: edgeAddr,
-    edgeCa: ca,
-    token,
+    ...(ca === undefined ? {} : { edgeCa: ca }),
+    identity,
     hostnames,
     origin,
     labels: opts.label ?? {},
@@ -235,6 +261,7 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
     retryMaxDelayMs: opts.retryMaxDelay,
     version: VERSION,
     logger,
+    ...(persist ? { onIdentityRenewed: async (renewed: AgentIdentity) => { await saveLogin(opts.home, { edge: savedEdge, identity: renewed }) } } : {}),
   })
   onSignals(log, async () => {
     await agent.close()
@@ -253,22 +280,54 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
   agent.on('fatal', (err) => {
     void agent.close({ gracePeriodMs: 0 }).finally(() => fail(log, EXIT_REJECTED, err, 'registration rejected'))
   })
+  const cert = agent.certificate
   if (edge !== undefined) {
     const urls = agent.registeredHostnames().map((h) => edge.publicUrl(h))
     logger.info({ urls, origin }, 'tunnel ready')
     process.stderr.write(`\n  Burrow tunnel ready: ${urls.join(' ')}  ->  ${origin}\n  (Ctrl-C to stop)\n\n`)
   } else {
-    logger.info({ hostnames: agent.registeredHostnames(), edge: edgeAddr, origin }, 'tunnel ready')
+    logger.info({ hostnames: agent.registeredHostnames(), edge: edgeAddr, origin, account: cert.account, certificate: cert.serial, certificateExpires: new Date(cert.notAfterMs).toISOString() }, 'tunnel ready')
   }
+}
+
+interface LoginCliOptions {
+  edge: string
+  token: string
+  edgeCa?: string
+  force?: boolean
+  home: string
+}
+
+async function runLogin (opts: LoginCliOptions): Promise<void> {
+  const existing = await loadLogin(opts.home).catch(() => undefined)
+  if (existing !== undefined && opts.force !== true) {
+    process.stderr.write(`burrow: already logged in to ${existing.edge} as account ${existing.identity.account} (credentials in ${opts.home}); add --force to replace them\n`)
+    process.exit(EXIT_USAGE)
+  }
+  const { host, port } = parseHostPort(opts.edge)
+  let identity: AgentIdentity
+  try {
+    const ca = opts.edgeCa === undefined ? undefined : await readFile(opts.edgeCa, 'utf8')
+    identity = await enroll({ host, port, token: opts.token, ...(ca === undefined ? {} : { ca }), client: { version: VERSION } })
+    await saveLogin(opts.home, { edge: opts.edge, identity })
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    const prefix = typeof code === 'string' && code.startsWith('BURROW_ERR_') ? `${code}: ` : ''
+    process.stderr.write(`burrow: login failed: ${prefix}${(err as Error).message}\n`)
+    process.exit(err instanceof EnrollmentError ? EXIT_REJECTED : EXIT_RUNTIME)
+  }
+  const zones = identity.zones.map((z) => (z.wildcard ? `${z.zone} (+wildcards)` : z.zone)).join(', ')
+  process.stdout.write(`Logged in to ${opts.edge} as account ${identity.account} (zones: ${zones}).\n` +
+    `Certificate ${identity.serial} is valid until ${new Date(identity.notAfterMs).toISOString()} and renews itself while the agent runs.\n` +
+    `Credentials saved in ${opts.home}. Next: burrow --hostname <name in your zones> http://localhost:4000\n`)
 }
 
 interface EdgeCliOptions {
   listen: ListenAddress
   tunnelListen: ListenAddress
   stateDir: string
-  token?: string[]
-  tokenFile?: string
   tunnelName?: string[]
+  certLifetime: number
   registrationTimeout: number
   heartbeatInterval: number
   drainTimeout: number
@@ -280,13 +339,12 @@ async function runEdge (opts: EdgeCliOptions): Promise<void> {
   const log = createCliLogger(opts.logLevel, opts.pretty)
   let edge: Edge
   try {
-    const tokens = await edgeTokens(opts.stateDir, opts.token, opts.tokenFile, log.logger)
     edge = new Edge({
       stateDir: opts.stateDir,
-      tokens,
       listen: opts.listen,
       tunnelListen: opts.tunnelListen,
       tunnelNames: opts.tunnelName ?? [],
+      certLifetimeMs: opts.certLifetime,
       registrationTimeoutMs: opts.registrationTimeout,
       heartbeatIntervalMs: opts.heartbeatInterval,
       heartbeatTimeoutMs: opts.heartbeatInterval * 2,
@@ -297,22 +355,45 @@ async function runEdge (opts: EdgeCliOptions): Promise<void> {
   } catch (err) {
     fail(log, EXIT_RUNTIME, err, 'could not start the edge')
   }
-  log.logger.info({ ca: edge.caPath }, 'agents verify this edge with its CA certificate (--edge-ca)')
+  const accounts = edge.identity.accounts().length
+  log.logger.info({ ca: edge.caPath, accounts }, accounts === 0
+    ? 'no accounts yet: create one with burrow edge accounts add <name> --zone <zone>'
+    : 'agents enroll with burrow login --token <token from burrow edge accounts add>')
   onSignals(log, async () => { await edge.close() })
+}
+
+/** Runs an operator command, mapping its errors to a message and exit code 2 (bad input) or 1. */
+async function runAdmin (fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    process.stderr.write(`burrow: ${(err as Error).message}\n`)
+    process.exit(err instanceof TypeError ? EXIT_USAGE : EXIT_RUNTIME)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 function addSharedAgentOptions (cmd: Command): Command {
   return cmd
+    .addOption(homeOption())
     .addOption(new Option('--listen <host:port>', 'public listener of the embedded edge (only without --edge)').env('BURROW_LISTEN').default({ host: '127.0.0.1', port: 8080 }, '127.0.0.1:8080').argParser(parseListenOrZero))
     .addOption(new Option('--tunnel-listen <host:port>', 'tunnel listener of the embedded edge').env('BURROW_TUNNEL_LISTEN').default({ host: '127.0.0.1', port: 0 }, '127.0.0.1:0 (any free port)').argParser(parseListenOrZero).hideHelp())
-    .addOption(new Option('--state-dir <dir>', 'state directory of the embedded edge (CA and certificates)').env('BURROW_STATE_DIR').default(DEFAULT_STATE_DIR, '~/.burrow/edge'))
+    .addOption(new Option('--state-dir <dir>', 'state directory of the embedded edge (CA, accounts, certificates)').env('BURROW_STATE_DIR').default(DEFAULT_STATE_DIR, '~/.burrow/edge'))
     .addOption(new Option('--origin-timeout <ms>', 'time the origin has to send response headers').env('BURROW_ORIGIN_TIMEOUT').default(30_000).argParser(parseMs))
     .addOption(new Option('--grace-period <ms>', 'how long SIGINT/SIGTERM lets in-flight requests finish').env('BURROW_GRACE_PERIOD').default(30_000).argParser(parseMs))
     .addOption(new Option('--retry-max-delay <ms>', 'cap of the reconnect backoff').env('BURROW_RETRY_MAX_DELAY').default(30_000).argParser(parseMs))
     .addOption(levelOption())
     .addOption(prettyOption())
+}
+
+function homeOption (): Option {
+  return new Option('--home <dir>', "where burrow login keeps the agent's certificate and key").env('BURROW_HOME').default(BURROW_HOME, '~/.burrow')
+}
+
+/** --state-dir of an operator subcommand: its own, else the one given to `burrow edge`. */
+function stateDirOption (): Option {
+  return new Option('--state-dir <dir>', "the edge's state directory (default: burrow edge's, ~/.burrow/edge)").env('BURROW_STATE_DIR')
 }
 
 export function buildProgram (): Command {
@@ -322,25 +403,35 @@ export function buildProgram (): Command {
     .enablePositionalOptions()
     .argument('<origin-url>', 'the local app to expose, e.g. http://localhost:4000', parseOrigin)
     .addOption(new Option('--hostname <name>', 'hostname visitors use (repeatable; default app.localhost with the embedded edge)').env('BURROW_HOSTNAME').argParser(collectHostname))
-    .addOption(new Option('--edge <host:port>', "the edge's tunnel address; without it an edge runs embedded in this process").env('BURROW_EDGE'))
-    .addOption(new Option('--edge-ca <file>', "the edge's CA certificate (<state-dir>/ca.pem on the edge)").env('BURROW_EDGE_CA').default(join(DEFAULT_STATE_DIR, 'ca.pem'), '~/.burrow/edge/ca.pem'))
-    .addOption(new Option('--token <token>', 'bearer token the edge accepts').env('BURROW_TOKEN'))
+    .addOption(new Option('--edge <host:port>', "the edge's tunnel address (default: the edge of burrow login; without a login an edge runs embedded in this process)").env('BURROW_EDGE').argParser(parseEdge))
+    .addOption(new Option('--edge-ca <file>', "the edge's CA certificate (default: the one burrow login saved)").env('BURROW_EDGE_CA'))
     .addOption(new Option('--label <key=value>', 'label this tunnel (repeatable or comma separated), e.g. release=canary').env('BURROW_LABELS').argParser(collectLabel))
     .addHelpText('after', `
 Examples:
-  burrow http://localhost:4000                       embedded edge, prints http://app.localhost:8080/
-  burrow --hostname app.localhost --edge 127.0.0.1:7844 --edge-ca ca.pem --token T http://localhost:4000
+  burrow http://localhost:4000                          embedded edge, prints http://app.localhost:8080/
+  burrow login --edge edge.example.com:7844 --token burrow1.…   once: enroll this machine
+  burrow --hostname app.acme.example.com http://localhost:4000    then: mutual TLS, no token
 ${EXIT_CODES_HELP}`)
     .action(async (origin: string, opts: AgentCliOptions) => { await runAgent(origin, opts, false) })
   addSharedAgentOptions(program)
 
+  program.command('login')
+    .description("Enroll this machine with an edge: generate a key pair here, send a CSR with a one-time token, save the certificate.")
+    .addOption(new Option('--edge <host:port>', "the edge's tunnel address").env('BURROW_EDGE').argParser(parseEdge).makeOptionMandatory())
+    .addOption(new Option('--token <token>', 'enrollment token from burrow edge accounts add (single use)').env('BURROW_ENROLLMENT_TOKEN').makeOptionMandatory())
+    .addOption(new Option('--edge-ca <file>', "verify the edge with this CA file (<state-dir>/ca.pem) instead of the fingerprint pinned in the token").env('BURROW_EDGE_CA'))
+    .addOption(new Option('--force', 'replace an existing login'))
+    .addOption(homeOption())
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (opts: LoginCliOptions) => { await runLogin(opts) })
+
   const edge = program.command('edge')
     .description('Run a standalone edge: a public HTTP listener for visitors and a TLS listener for agents.')
+    .enablePositionalOptions()
     .addOption(new Option('--listen <host:port>', 'public HTTP listener for visitors').env('BURROW_LISTEN').default({ host: '127.0.0.1', port: 8080 }, '127.0.0.1:8080').argParser(parseListenOrZero))
-    .addOption(new Option('--tunnel-listen <host:port>', 'TLS listener for agents').env('BURROW_TUNNEL_LISTEN').default({ host: '127.0.0.1', port: 7844 }, '127.0.0.1:7844').argParser(parseListenOrZero))
-    .addOption(new Option('--state-dir <dir>', 'where the CA, certificates and generated token live').env('BURROW_STATE_DIR').default(DEFAULT_STATE_DIR, '~/.burrow/edge'))
-    .addOption(new Option('--token <token>', 'accepted agent token (repeatable or comma separated; default: <state-dir>/token, generated once)').env('BURROW_TOKENS').argParser(collect))
-    .addOption(new Option('--token-file <file>', 'file with one accepted token per line').env('BURROW_TOKEN_FILE'))
+    .addOption(new Option('--tunnel-listen <host:port>', 'TLS listener for agents (tunnels and enrollment)').env('BURROW_TUNNEL_LISTEN').default({ host: '127.0.0.1', port: 7844 }, '127.0.0.1:7844').argParser(parseListenOrZero))
+    .addOption(new Option('--state-dir <dir>', 'where the CA, accounts and issued certificates live').env('BURROW_STATE_DIR').default(DEFAULT_STATE_DIR, '~/.burrow/edge'))
+    .addOption(new Option('--cert-lifetime <days>', 'lifetime of the client certificates this edge issues').env('BURROW_CERT_LIFETIME').default(DEFAULT_CERT_LIFETIME_MS, '7').argParser(parseDays))
     .addOption(new Option('--tunnel-name <name>', 'extra DNS name or IP for the tunnel certificate (repeatable)').env('BURROW_TUNNEL_NAMES').argParser(collect))
     .addOption(new Option('--registration-timeout <ms>', 'time an agent has to register after connecting').env('BURROW_REGISTRATION_TIMEOUT').default(10_000).argParser(parseMs))
     .addOption(new Option('--heartbeat-interval <ms>', 'HTTP/2 PING interval on tunnels (timeout is twice this)').env('BURROW_HEARTBEAT_INTERVAL').default(5_000).argParser(parseMs))
@@ -349,10 +440,53 @@ ${EXIT_CODES_HELP}`)
     .addOption(prettyOption())
     .addHelpText('after', `
 Example:
-  burrow edge --listen 0.0.0.0:8080 --tunnel-listen 0.0.0.0:7844 --token "$(openssl rand -hex 24)"
+  burrow edge --listen 0.0.0.0:8080 --tunnel-listen 0.0.0.0:7844 --tunnel-name edge.example.com
+  burrow edge accounts add acme --zone acme.example.com      prints a one-time enrollment token
 ${EXIT_CODES_HELP}`)
     .action(async (opts: EdgeCliOptions) => { await runEdge(opts) })
-  void edge
+  const stateDirOf = (opts: { stateDir?: string }): string => opts.stateDir ?? (edge.opts() as EdgeCliOptions).stateDir
+
+  const accounts = edge.command('accounts').description('Accounts, their zones and enrollment tokens (works whether or not the edge runs).')
+  accounts.command('add <name>')
+    .description('Create an account with the zones it may register hostnames in; prints a one-time enrollment token as the last line.')
+    .addOption(new Option('--zone <zone>', 'a DNS zone the account owns: the name and every name below it (repeatable)').argParser(collect).makeOptionMandatory())
+    .addOption(new Option('--wildcard', 'the account may also register wildcard hostnames (*.name) in its zones'))
+    .addOption(new Option('--token-ttl <duration>', 'how long the enrollment token stays valid, e.g. 30m, 24h, 7d').default(DEFAULT_TOKEN_TTL_MS, '24h').argParser(parseTtl))
+    .addOption(stateDirOption())
+    .action(async (name: string, opts: { zone: string[], wildcard?: boolean, tokenTtl: number, stateDir?: string }) => {
+      await runAdmin(async () => {
+        await accountsAdd(stateDirOf(opts), name, opts.zone.map((zone) => ({ zone, wildcard: opts.wildcard === true })), opts.tokenTtl, { out: (l) => process.stdout.write(l + '\n') })
+      })
+    })
+  accounts.command('token <name>')
+    .description('Issue another one-time enrollment token for an existing account (printed as the last line).')
+    .addOption(new Option('--token-ttl <duration>', 'how long the token stays valid').default(DEFAULT_TOKEN_TTL_MS, '24h').argParser(parseTtl))
+    .addOption(stateDirOption())
+    .action(async (name: string, opts: { tokenTtl: number, stateDir?: string }) => {
+      await runAdmin(async () => { await accountsToken(stateDirOf(opts), name, opts.tokenTtl, { out: (l) => process.stdout.write(l + '\n') }) })
+    })
+  accounts.command('list')
+    .description('List accounts and their zones.')
+    .option('--json', 'one JSON array')
+    .addOption(stateDirOption())
+    .action(async (opts: { json?: boolean, stateDir?: string }) => {
+      await runAdmin(async () => { await accountsList(stateDirOf(opts), opts.json === true, { out: (l) => process.stdout.write(l + '\n') }) })
+    })
+
+  const certs = edge.command('certs').description('Client certificates the edge issued.')
+  certs.command('list')
+    .description('List issued certificates with their status (valid, expired, revoked).')
+    .option('--json', 'one JSON array')
+    .addOption(stateDirOption())
+    .action(async (opts: { json?: boolean, stateDir?: string }) => {
+      await runAdmin(async () => { await certsList(stateDirOf(opts), opts.json === true, { out: (l) => process.stdout.write(l + '\n') }) })
+    })
+  certs.command('revoke <serial-or-account>')
+    .description("Revoke a certificate (and its renewals) or every certificate of an account; a running edge disconnects their tunnels within seconds.")
+    .addOption(stateDirOption())
+    .action(async (target: string, opts: { stateDir?: string }) => {
+      await runAdmin(async () => { await certsRevoke(stateDirOf(opts), target, { out: (l) => process.stdout.write(l + '\n') }) })
+    })
 
   const demo = program.command('demo')
     .description('Quick start: an embedded edge, an agent and a demo origin in one process (npm start).')
@@ -364,11 +498,15 @@ ${EXIT_CODES_HELP}`)
   return program
 }
 
+/** Every command and subcommand, so that each reports usage errors by exit code instead of exiting itself. */
+function allCommands (cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)]
+}
+
 async function main (argv: string[]): Promise<void> {
   const program = buildProgram()
-  program.exitOverride()
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) })
-  for (const cmd of program.commands) cmd.exitOverride()
+  for (const cmd of allCommands(program)) cmd.exitOverride()
   try {
     await program.parseAsync(argv)
   } catch (err) {

@@ -4,19 +4,24 @@
  */
 import http, { STATUS_CODES, type Server as HttpServer } from 'node:http'
 import tls, { type TLSSocket } from 'node:tls'
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { silentLogger } from '../observability/logger.js'
-import { ensureEdgePki } from './pki.js'
+import { ensureEdgePki, type CaPair } from './pki.js'
+import { IdentityStore } from './identity-store.js'
+import { serveEnrollment } from './enrollment.js'
+import { checkPeer } from './peer-identity.js'
+import { certFingerprint } from '../transport/x509.js'
 import { TunnelRegistry } from './registry.js'
 import { TunnelConnection, type RegisterDecision } from './tunnel-connection.js'
 import { VisitorProxy } from './visitor-proxy.js'
-import { normaliseHostname } from '../protocol/hostname.js'
-import { ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
+import { normaliseRegisteredHostname } from '../protocol/hostname.js'
+import { hostnameGranted } from '../protocol/identity.js'
+import { BurrowError, ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
 import {
-  ALPN_V1, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_QUEUE_LIMIT,
+  ALPN_ENROLL_V1, ALPN_V1, DEFAULT_CERT_LIFETIME_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_QUEUE_LIMIT,
   DEFAULT_REGISTRATION_TIMEOUT_MS, MAX_HOSTNAMES_PER_REGISTER, PROTOCOL_VERSION,
 } from '../protocol/constants.js'
 import type { burrow } from '../protocol/generated/tunnel.js'
@@ -24,10 +29,14 @@ import type { burrow } from '../protocol/generated/tunnel.js'
 export interface ListenAddress { host: string, port: number }
 
 export interface EdgeOptions {
-  /** Directory holding the CA and serving certificate (created on first start). */
+  /** Directory holding the CA, the serving certificate and identity.json (created on first start). */
   stateDir: string
-  /** Bearer tokens agents may register with (SPEC.md §4.1). At least one. */
-  tokens: readonly string[]
+  /** Lifetime of the client certificates this edge issues (SPEC.md §4.2). Default 7 days. */
+  certLifetimeMs?: number
+  /** How long an enrollment connection has to send its EnrollRequest. Default 10 s (SPEC.md §4.5). */
+  enrollmentDeadlineMs?: number
+  /** How often the edge re-reads identity.json and checks live connections for revocation and expiry. Default 1 s. */
+  identityPollMs?: number
   /** Public visitor listener. Default 127.0.0.1:8080. */
   listen?: ListenAddress
   /** Tunnel listener for agents. Default 127.0.0.1:7844. */
@@ -58,10 +67,15 @@ export class Edge {
   state: EdgeState = 'starting'
   caCertPem = ''
   caPath = ''
+  /** SHA-256 of the CA certificate (DER), base64url: what enrollment tokens pin. */
+  caFingerprint = ''
 
   private readonly options: EdgeOptions
   private readonly logger: Logger
-  private readonly tokenHashes: Buffer[]
+  private store: IdentityStore | undefined
+  private ca: CaPair | undefined
+  private identityTimer: NodeJS.Timeout | undefined
+  private identityPolling = false
   private readonly connections = new Set<TunnelConnection>()
   private readonly visitorSockets = new Set<Socket>()
   private readonly publicServer: HttpServer
@@ -70,10 +84,8 @@ export class Edge {
   private closing: Promise<void> | undefined
 
   constructor (options: EdgeOptions) {
-    if (options.tokens.length === 0) throw new TypeError('the edge needs at least one token')
     this.options = options
     this.logger = (options.logger ?? silentLogger).child({ component: 'edge' })
-    this.tokenHashes = options.tokens.map(sha256)
     const proxy = new VisitorProxy({
       registry: this.registry,
       logger: this.logger.child({ component: 'access' }),
@@ -111,11 +123,19 @@ export class Edge {
     const pki = await ensureEdgePki(this.options.stateDir, this.options.tunnelNames)
     this.caCertPem = pki.caCertPem
     this.caPath = pki.caPath
+    this.ca = pki.ca
+    this.caFingerprint = certFingerprint(pki.ca.cert)
+    this.store = await IdentityStore.open(this.options.stateDir)
     this.tunnelServer = tls.createServer({
       cert: pki.certPem,
       key: pki.keyPem,
       minVersion: 'TLSv1.3',
-      ALPNProtocols: [ALPN_V1],
+      ALPNProtocols: [ALPN_V1, ALPN_ENROLL_V1],
+      // Ask for the agent's certificate, verify it against our CA, but decide after the handshake,
+      // so a refusal carries a stable code instead of a bare TLS alert (SPEC.md §4.1).
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: pki.caCertPem,
       handshakeTimeout: 10_000,
       // Every frame is written whole; Nagle would only add delayed-ACK stalls (SPEC.md §1.1).
       noDelay: true,
@@ -135,6 +155,8 @@ export class Edge {
       throw err
     }
     this.state = 'running'
+    this.identityTimer = setInterval(() => { void this.pollIdentity() }, this.options.identityPollMs ?? 1_000)
+    this.identityTimer.unref()
     this.logger.info({ public: this.publicAddress, tunnel: this.tunnelAddress }, 'edge listening')
     return this
   }
@@ -154,6 +176,17 @@ export class Edge {
     return `http://${hostname}:${this.publicAddress.port}/`
   }
 
+  /** The identity records (accounts, tokens, certificates) this edge serves from its state directory. */
+  get identity (): IdentityStore {
+    if (this.store === undefined) throw new Error('the edge is not started')
+    return this.store
+  }
+
+  /** A single-use enrollment token for `account` (SPEC.md §4.6), pinning this edge's CA. */
+  async createEnrollmentToken (account: string, ttlMs: number): Promise<string> {
+    return (await this.identity.createToken(account, ttlMs, this.caFingerprint)).token
+  }
+
   /** Live tunnel connections (any state but closed). */
   get connectionCount (): number {
     return this.connections.size
@@ -171,6 +204,7 @@ export class Edge {
   private async doClose (): Promise<void> {
     if (this.state === 'closed') return
     this.state = 'closing'
+    clearInterval(this.identityTimer)
     const deadline = this.options.drainTimeoutMs ?? 10_000
     this.tunnelServer?.close()
     this.publicServer.close()
@@ -183,8 +217,18 @@ export class Edge {
   }
 
   private onTunnelSocket (socket: TLSSocket): void {
+    if (socket.alpnProtocol === ALPN_ENROLL_V1 && this.state === 'running') {
+      serveEnrollment(socket, {
+        ca: this.ca!,
+        store: this.identity,
+        lifetimeMs: this.options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
+        ...(this.options.enrollmentDeadlineMs === undefined ? {} : { deadlineMs: this.options.enrollmentDeadlineMs }),
+        logger: this.logger,
+      })
+      return
+    }
     if (socket.alpnProtocol !== ALPN_V1 || this.state !== 'running') {
-      // SPEC.md §1.2: nothing but burrow/1 is spoken on the tunnel port.
+      // SPEC.md §1.2: nothing but burrow/1 and burrow-enroll/1 is spoken on the tunnel port.
       this.logger.debug({ alpn: socket.alpnProtocol }, 'closing tunnel socket without the burrow ALPN')
       socket.destroy()
       return
@@ -196,7 +240,7 @@ export class Edge {
       registrationTimeoutMs: this.options.registrationTimeoutMs ?? DEFAULT_REGISTRATION_TIMEOUT_MS,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       heartbeatTimeoutMs: this.options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
-      decide: (register, c) => this.decide(register, c),
+      decide: (register, c) => this.decide(register, c, socket),
     })
     this.connections.add(conn)
     conn.on('registered', () => this.registry.add(conn))
@@ -204,47 +248,84 @@ export class Edge {
     conn.on('closed', () => this.connections.delete(conn))
   }
 
-  /** The registration decision (SPEC.md §3.7, §4): version, credentials, then hostnames, all or nothing. */
-  private decide (register: burrow.v1.Register.$Properties, conn: TunnelConnection): RegisterDecision {
+  /**
+   * Re-reads identity.json when it changed, and disconnects every connection whose certificate is
+   * revoked or has expired (SPEC.md §4.8).
+   */
+  private async pollIdentity (): Promise<void> {
+    if (this.identityPolling || this.state !== 'running') return
+    this.identityPolling = true
+    try {
+      await this.identity.refresh()
+    } catch (err) {
+      this.logger.error({ err }, 'could not re-read identity.json; keeping the previous records')
+    } finally {
+      this.identityPolling = false
+    }
+    const now = Date.now()
+    for (const conn of this.connections) {
+      const id = conn.identity
+      if (id === undefined || conn.state === 'closed') continue
+      if (this.identity.isRevoked(id.serial)) {
+        conn.fail(new BurrowError('BURROW_ERR_CERT_REVOKED', `certificate ${id.serial} of account ${id.account} has been revoked`))
+      } else if (now >= id.notAfterMs) {
+        conn.fail(new BurrowError('BURROW_ERR_CERT_EXPIRED', `certificate ${id.serial} expired at ${new Date(id.notAfterMs).toISOString()}`))
+      }
+    }
+  }
+
+  /**
+   * The registration decision (SPEC.md §3.7, §4): version, the client certificate, then hostnames
+   * against the certificate's zones and live owners, all or nothing.
+   */
+  private decide (register: burrow.v1.Register.$Properties, conn: TunnelConnection, socket: TLSSocket): RegisterDecision {
     if (this.state !== 'running') {
       return { accepted: false, code: 'BURROW_ERR_EDGE_DRAINING', permanent: false, retryAfterMs: 1000 }
     }
     if (register.protocolVersion !== PROTOCOL_VERSION) {
       return { accepted: false, code: 'BURROW_ERR_UNSUPPORTED_VERSION', message: `this edge speaks protocol version ${PROTOCOL_VERSION}`, permanent: true }
     }
-    const token = register.auth?.bearerToken
-    const ownerKey = typeof token === 'string' && token.length > 0 ? this.checkToken(token) : undefined
-    if (ownerKey === undefined) {
-      return { accepted: false, code: 'BURROW_ERR_AUTH_FAILED', message: 'the bearer token was not accepted', permanent: true }
+    // Revocations made a moment ago by `burrow edge certs revoke` count already.
+    try {
+      this.identity.refreshSync()
+    } catch (err) {
+      this.logger.error({ err }, 'could not re-read identity.json; keeping the previous records')
     }
+    const peer = checkPeer(socket, this.ca!, this.identity)
+    if (!peer.ok) return { accepted: false, code: peer.code, message: peer.message, permanent: true }
+    const { account, zones } = peer.identity
+    const ownerKey = account
     const raw = register.hostnames ?? []
     if (raw.length === 0 || raw.length > MAX_HOSTNAMES_PER_REGISTER) {
       return { accepted: false, code: 'BURROW_ERR_HOSTNAME_INVALID', message: `register between 1 and ${MAX_HOSTNAMES_PER_REGISTER} hostnames`, permanent: true }
     }
+    // One pass per cause, in the order of the SPEC.md §3.7 table: a cause applies when it applies to
+    // any hostname, so a permanent one (invalid, forbidden) wins over a retryable one (taken).
     const hostnames: string[] = []
     for (const name of raw) {
-      const host = normaliseHostname(name)
+      const host = normaliseRegisteredHostname(name)
       if (host === undefined) {
         return { accepted: false, code: 'BURROW_ERR_HOSTNAME_INVALID', message: `not a valid hostname: ${JSON.stringify(name).slice(0, 300)}`, permanent: true }
       }
-      const owner = this.registry.ownerOf(host)
-      if (owner !== undefined && owner !== ownerKey) {
-        return { accepted: false, code: 'BURROW_ERR_HOSTNAME_TAKEN', message: `${host} is served by another credential`, permanent: false, retryAfterMs: 5000 }
-      }
       if (!hostnames.includes(host)) hostnames.push(host)
     }
+    for (const host of hostnames) {
+      if (!hostnameGranted(host, zones)) {
+        const granted = zones.map((z) => (z.wildcard ? `${z.zone} (wildcards allowed)` : z.zone)).join(', ')
+        return { accepted: false, code: 'BURROW_ERR_HOSTNAME_FORBIDDEN', message: `${host} is outside the zones of account ${account}: ${granted || 'none'}`, permanent: true }
+      }
+    }
+    for (const host of hostnames) {
+      const owner = this.registry.ownerOf(host)
+      if (owner !== undefined && owner !== ownerKey) {
+        return { accepted: false, code: 'BURROW_ERR_HOSTNAME_TAKEN', message: `${host} is served by another account`, permanent: false, retryAfterMs: 5000 }
+      }
+    }
     const offered = register.client?.features ?? []
-    void conn
+    conn.identity = peer.identity
     return { accepted: true, hostnames, ownerKey, features: EDGE_FEATURES.filter((f) => offered.includes(f)) }
   }
 
-  /** Constant-time token check; returns the owner key (hash of the token) or undefined. */
-  private checkToken (token: string): string | undefined {
-    const hash = sha256(token)
-    let match = false
-    for (const known of this.tokenHashes) match = timingSafeEqual(hash, known) || match
-    return match ? hash.toString('hex') : undefined
-  }
 }
 
 /** Raw answers to requests Node's HTTP/1 parser rejected (SPEC.md §6.1), built once. */
@@ -262,10 +343,6 @@ function parserRejection (nodeCode: string | undefined): string {
     ? 'BURROW_ERR_HEADERS_TOO_LARGE'
     : nodeCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'BURROW_ERR_REQUEST_TIMEOUT' : 'BURROW_ERR_BAD_REQUEST'
   return PARSER_REJECTIONS.get(code)!
-}
-
-function sha256 (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
 }
 
 /** Creates and starts an edge. */

@@ -3,16 +3,13 @@
  * On first start the edge creates an ECDSA P-256 CA and a serving certificate signed by it under its
  * state directory; later starts load them. Agents verify the tunnel listener against `ca.pem`.
  */
-import 'reflect-metadata'
-import * as x509 from '@peculiar/x509'
-import { webcrypto, X509Certificate, randomBytes } from 'node:crypto'
+import { X509Certificate, randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
+import { EC_P256 as ALG, exportKeyPem, generateKeyPair, importKeyPem, serialOf, x509 } from '../transport/x509.js'
+import { identityUris, type ZoneGrant } from '../protocol/identity.js'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const DAY_MS = 86_400_000
 const CA_LIFETIME_DAYS = 3650
 const SERVING_LIFETIME_DAYS = 397
@@ -20,35 +17,110 @@ const SERVING_LIFETIME_DAYS = 397
 const RENEW_BEFORE_DAYS = 30
 
 export interface EdgePki {
+  ca: CaPair
   caCertPem: string
+  /** The serving certificate followed by the CA: clients that pin the CA find it in the chain. */
   certPem: string
   keyPem: string
   caPath: string
 }
 
+/** The CA certificate and key, loaded once. */
+export interface CaPair {
+  certPem: string
+  keyPem: string
+  cert: X509Certificate
+}
+
 /** Names every serving certificate carries, so loopback agents verify without configuration. */
 const DEFAULT_NAMES = ['localhost', '127.0.0.1', '::1']
 
-export async function ensureEdgePki (stateDir: string, extraNames: readonly string[] = []): Promise<EdgePki> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 })
-  const paths = {
+function pathsOf (stateDir: string): { ca: string, caKey: string, cert: string, key: string } {
+  return {
     ca: join(stateDir, 'ca.pem'),
     caKey: join(stateDir, 'ca-key.pem'),
     cert: join(stateDir, 'edge.pem'),
     key: join(stateDir, 'edge-key.pem'),
   }
+}
+
+/**
+ * Loads the edge CA from `stateDir`, creating it (and the directory, 0700) on first use. Two processes
+ * creating it at once cannot both win: the key file is created exclusively.
+ */
+export async function ensureCa (stateDir: string): Promise<CaPair> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 })
+  const paths = pathsOf(stateDir)
   let ca = await readPair(paths.ca, paths.caKey)
   if (ca === undefined) {
-    ca = await createCa()
-    await writePair(paths.ca, paths.caKey, ca)
+    const created = await createCa()
+    try {
+      await writeFile(paths.caKey, created.keyPem, { mode: 0o600, flag: 'wx' })
+      await writeFile(paths.ca, created.certPem, { mode: 0o600 })
+      ca = created
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      // Another process created it first: use theirs once its certificate is written.
+      for (let i = 0; i < 100 && ca === undefined; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        ca = await readPair(paths.ca, paths.caKey)
+      }
+      if (ca === undefined) throw new Error(`${paths.ca} is missing while ${paths.caKey} exists`)
+    }
   }
+  return { ...ca, cert: new X509Certificate(ca.certPem) }
+}
+
+export async function ensureEdgePki (stateDir: string, extraNames: readonly string[] = []): Promise<EdgePki> {
+  const ca = await ensureCa(stateDir)
+  const paths = pathsOf(stateDir)
   const names = [...new Set([...DEFAULT_NAMES, ...extraNames])]
   let serving = await readPair(paths.cert, paths.key)
   if (serving === undefined || !servingIsCurrent(serving.certPem, ca.certPem, names)) {
     serving = await createServing(ca, names)
     await writePair(paths.cert, paths.key, serving)
   }
-  return { caCertPem: ca.certPem, certPem: serving.certPem, keyPem: serving.keyPem, caPath: paths.ca }
+  return { ca, caCertPem: ca.certPem, certPem: serving.certPem + ca.certPem, keyPem: serving.keyPem, caPath: paths.ca }
+}
+
+export interface ClientCertRequest {
+  account: string
+  zones: readonly ZoneGrant[]
+  /** The agent's public key, from its verified CSR. */
+  publicKey: x509.PublicKey | CryptoKey
+  lifetimeMs: number
+  /** Issue time; defaults to now. Tests set it in the past to make an expired certificate. */
+  now?: number
+}
+
+/** Clock skew allowed for a freshly issued certificate (SPEC.md §4.2). */
+const NOT_BEFORE_SKEW_MS = 60_000
+
+/** Signs a client certificate for an agent (SPEC.md §4.2). Returns its PEM and identity. */
+export async function issueClientCertificate (ca: CaPair, req: ClientCertRequest): Promise<{ certPem: string, serial: string, notBeforeMs: number, notAfterMs: number }> {
+  const now = req.now ?? Date.now()
+  const caCert = new x509.X509Certificate(ca.certPem)
+  const notBefore = new Date(Math.floor((now - NOT_BEFORE_SKEW_MS) / 1000) * 1000)
+  const notAfter = new Date(Math.floor((now + req.lifetimeMs) / 1000) * 1000)
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${req.account}`,
+    issuer: caCert.subject,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ALG,
+    publicKey: req.publicKey,
+    signingKey: await importKeyPem(ca.keyPem),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension(identityUris(req.account, req.zones).map((value) => ({ type: 'url' as const, value }))),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  })
+  const certPem = cert.toString('pem') + '\n'
+  return { certPem, serial: serialOf(new X509Certificate(certPem)), notBeforeMs: notBefore.getTime(), notAfterMs: notAfter.getTime() }
 }
 
 interface Pair { certPem: string, keyPem: string }
@@ -65,7 +137,7 @@ async function readPair (certPath: string, keyPath: string): Promise<Pair | unde
 async function writePair (certPath: string, keyPath: string, pair: Pair): Promise<void> {
   await writeFile(keyPath, pair.keyPem, { mode: 0o600 })
   await chmod(keyPath, 0o600)
-  await writeFile(certPath, pair.certPem, { mode: 0o644 })
+  await writeFile(certPath, pair.certPem, { mode: 0o600 })
 }
 
 function servingIsCurrent (certPem: string, caPem: string, names: readonly string[]): boolean {
@@ -89,19 +161,8 @@ function serial (): string {
   return bytes.toString('hex')
 }
 
-async function exportKeyPem (key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey))
-  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')
-  return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`
-}
-
-async function importKeyPem (pem: string): Promise<CryptoKey> {
-  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
-  return await webcrypto.subtle.importKey('pkcs8', der, ALG, false, ['sign']) as unknown as CryptoKey
-}
-
 async function createCa (): Promise<Pair> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+  const keys = await generateKeyPair()
   const now = Date.now()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -122,7 +183,7 @@ async function createCa (): Promise<Pair> {
 async function createServing (ca: Pair, names: readonly string[]): Promise<Pair> {
   const caCert = new x509.X509Certificate(ca.certPem)
   const caKey = await importKeyPem(ca.keyPem)
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as CryptoKeyPair
+  const keys = await generateKeyPair()
   const now = Date.now()
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),

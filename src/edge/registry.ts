@@ -1,11 +1,12 @@
 /**
- * Which tunnel connections serve which hostname (SPEC.md §4.2). Owned by the Edge; holds references,
+ * Which tunnel connections serve which hostname (SPEC.md §4.3). Owned by the Edge; holds references,
  * owns no connection.
  */
 import type { TunnelConnection } from './tunnel-connection.js'
+import { wildcardKeyOf } from '../protocol/hostname.js'
 
 interface HostEntry {
-  /** sha256 of the credential that owns the hostname while any connection holds it. */
+  /** The account that owns the hostname while any connection holds it. */
   ownerKey: string
   connections: TunnelConnection[]
 }
@@ -50,7 +51,7 @@ export class TunnelRegistry {
    * flight, other than `except` (a connection that just refused the request). Hot path: no allocation.
    */
   pick (hostname: string, except?: TunnelConnection): TunnelConnection | undefined {
-    const entry = this.hosts.get(hostname)
+    const entry = this.entryOf(hostname)
     if (entry === undefined) return undefined
     const list = entry.connections
     let best: TunnelConnection | undefined
@@ -64,7 +65,17 @@ export class TunnelRegistry {
 
   /** True when `hostname` was registered at some point (it is offline if pick() finds nothing). */
   isKnown (hostname: string): boolean {
-    return this.known.has(hostname)
+    if (this.known.has(hostname)) return true
+    const wildcard = wildcardKeyOf(hostname)
+    return wildcard !== undefined && this.known.has(wildcard)
+  }
+
+  /** The entry of an exact registration, else of a wildcard one label up (SPEC.md §4.3). */
+  private entryOf (hostname: string): HostEntry | undefined {
+    const exact = this.hosts.get(hostname)
+    if (exact !== undefined) return exact
+    const wildcard = wildcardKeyOf(hostname)
+    return wildcard === undefined ? undefined : this.hosts.get(wildcard)
   }
 
   /** A snapshot for operators and tests. */

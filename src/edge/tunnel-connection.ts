@@ -15,6 +15,7 @@ import {
   CONTROL_AUTHORITY, CONTROL_PATH, H_STREAM_TYPE, STREAM_TYPE_CONTROL, TUNNEL_CONNECTION_WINDOW_SIZE,
 } from '../protocol/constants.js'
 import type { burrow } from '../protocol/generated/tunnel.js'
+import type { CertIdentity } from '../transport/x509.js'
 
 export type TunnelState =
   | 'registering' // waiting for Register (the deadline runs)
@@ -52,7 +53,10 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
   hostnames: string[] = []
   labels: Record<string, string> = {}
   agentId = ''
+  /** The account that owns this connection's hostnames (SPEC.md §4.3). */
   ownerKey = ''
+  /** The client certificate's identity, set when the edge accepts the Register (SPEC.md §4.1). */
+  identity: CertIdentity | undefined
   /** Request streams opened and not yet closed; the control stream is not counted. */
   inflight = 0
   /**
@@ -71,6 +75,8 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
   private registrationTimer: NodeJS.Timeout | undefined
   private drainTimer: NodeJS.Timeout | undefined
   private destroyTimer: NodeJS.Timeout | undefined
+  /** fail() ran: the connection is on its way out; later failures add nothing. */
+  private failing = false
 
   constructor (socket: TLSSocket, options: TunnelConnectionOptions) {
     super()
@@ -155,7 +161,8 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
 
   /** Closes the connection because of `err`, telling the agent why when the control stream is up. */
   fail (err: BurrowError): void {
-    if (this.state === 'closed') return
+    if (this.state === 'closed' || this.failing) return
+    this.failing = true
     this.logger.warn({ code: err.code, reason: err.message }, 'closing tunnel connection')
     sendProtocolError(this.control, err)
     this.markUnregistered(err.message)
@@ -245,6 +252,11 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
       case 'drain':
         // Edge-to-agent messages arriving at the edge.
         this.fail(new BurrowError('BURROW_ERR_PROTOCOL', `agent sent ${kind}, which only the edge sends`))
+        return
+      case 'enrollRequest':
+      case 'enrollResponse':
+      case 'enrollRejected':
+        this.fail(new BurrowError('BURROW_ERR_PROTOCOL', `${kind} belongs on an enrollment connection, not the control stream`))
         return
       default:
         // routeUpdate/configPush (reserved in v1) and unknown messages are ignored (SPEC.md §3.5).

@@ -7,11 +7,11 @@ import { pino, type Logger } from 'pino'
 export type { Logger }
 
 /**
- * Paths pino redacts (tokens never reach a log line). Explicit paths only: a wildcard makes pino
+ * Paths pino redacts (enrollment tokens and private keys never reach a log line). Explicit paths only: a wildcard makes pino
  * walk every key of every line, and the edge writes one access-log line per request.
  */
 export const REDACT_PATHS = [
-  'token', 'tokens', 'auth', 'bearerToken', 'register.auth', 'options.token', 'options.tokens',
+  'token', 'keyPem', 'key', 'identity.keyPem', 'options.token', 'options.identity', 'enrollRequest.token',
   'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie',
 ]
 

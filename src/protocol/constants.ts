@@ -35,3 +35,11 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000
 export const DEFAULT_QUEUE_LIMIT = 1024
 export const MAX_HOSTNAMES_PER_REGISTER = 64
+
+/** ALPN token of the enrollment connection on the tunnel port (§4.5). */
+export const ALPN_ENROLL_V1 = 'burrow-enroll/1'
+/** How long an enrollment connection may take to send its EnrollRequest (§4.5). */
+export const ENROLLMENT_DEADLINE_MS = 10_000
+/** Default lifetime of a client certificate (§4.2) and of an enrollment token (§4.6). */
+export const DEFAULT_CERT_LIFETIME_MS = 7 * 86_400_000
+export const DEFAULT_TOKEN_TTL_MS = 86_400_000

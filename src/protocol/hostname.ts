@@ -1,4 +1,4 @@
-/** Hostname normalisation and validity (SPEC.md §4.3). Pure. */
+/** Hostname normalisation and validity (SPEC.md §4.4). Pure. */
 import { domainToASCII } from 'node:url'
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
@@ -9,7 +9,7 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
  */
 export function normaliseHostname (input: string): string | undefined {
   let host = input.trim().toLowerCase()
-  // A ':port' suffix is not part of the name (SPEC.md §4.3).
+  // A ':port' suffix is not part of the name (SPEC.md §4.4).
   const portAt = host.lastIndexOf(':')
   if (portAt !== -1 && /^[0-9]{1,5}$/.test(host.slice(portAt + 1))) host = host.slice(0, portAt)
   if (host.endsWith('.')) host = host.slice(0, -1)
@@ -45,4 +45,23 @@ export function routingKeyOfHost (host: string | undefined): string | undefined 
   const name = (end === host.length ? host : host.slice(0, end)).toLowerCase()
   if (!/^[a-z0-9.-]+$/.test(name)) return undefined
   return name
+}
+
+/**
+ * Normalises a hostname as a Register carries it (SPEC.md §4.3, §4.4): like normaliseHostname, but a
+ * single leading "*." label (a wildcard registration) is kept and the rest must be a valid name of at
+ * least two labels.
+ */
+export function normaliseRegisteredHostname (input: string): string | undefined {
+  const trimmed = input.trim()
+  if (!trimmed.startsWith('*.')) return normaliseHostname(trimmed)
+  const base = normaliseHostname(trimmed.slice(2))
+  if (base === undefined || !base.includes('.') || base.length > 251) return undefined
+  return `*.${base}`
+}
+
+/** The wildcard routing key that covers `host` one label deep ("a.b.c" → "*.b.c"), or undefined. */
+export function wildcardKeyOf (host: string): string | undefined {
+  const dot = host.indexOf('.')
+  return dot <= 0 || host.indexOf('.', dot + 1) === -1 ? undefined : `*${host.slice(dot)}`
 }

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import type { ServerResponse } from 'node:http'
-import { startOrigin, TOKEN, waitFor } from '../helpers/servers.js'
+import { startOrigin, waitFor } from '../helpers/servers.js'
 import { H2, within } from './fake-agent.js'
 import { FakeEdge, agentFor, heartbeat, registeredAgent } from './fake-edge.js'
 
@@ -19,7 +19,7 @@ t.test('§3.3 §3.4 the agent sends Register first: version 1, bearer token, hos
   t.equal(conn.frames().frames[0], register, 'Register is the first frame')
   const r = register.register!
   t.equal(r.protocolVersion, 1)
-  t.equal(r.auth?.bearerToken, TOKEN, 'the token in auth.bearer_token')
+  t.equal(conn.socket.getPeerX509Certificate()?.serialNumber.toLowerCase().replace(/^0+/, ''), agent.certificate.serial, 'the agent presented its client certificate in the TLS handshake (SPEC.md §4.1)')
   t.same(r.hostnames, ['app.localhost', 'api.localhost'])
   t.same(r.labels, { release: 'canary' })
   t.equal(r.client?.agentId, agent.id, 'client.agent_id')

@@ -4,15 +4,35 @@
  */
 import t, { type Test } from 'tap'
 import protobuf from 'protobufjs'
-import { startEdge, startOrigin, startAgent, visit, waitFor, TOKEN, type StartedEdge } from '../helpers/servers.js'
+import { startEdge, startOrigin, startAgent, visit, waitFor, identityFor, type StartedEdge } from '../helpers/servers.js'
+import { issueIdentity } from '../helpers/identity.js'
 import { encodeFrame, Frame } from '../../src/protocol/codec.js'
 import { burrow } from '../../src/protocol/generated/tunnel.js'
-import { FakeAgent, H2, registerFrame, within, type RequestStream } from './fake-agent.js'
-
-const OTHER_TOKEN = 'other-token-9876543210'
+import { ensureCa } from '../../src/edge/pki.js'
+import type { AgentIdentity } from '../../src/agent/enrollment.js'
+import { FakeAgent, H2, credentials, registerFrame, within, type RequestStream } from './fake-agent.js'
 
 async function fakeOn (t: Test, edge: StartedEdge): Promise<FakeAgent> {
+  return await FakeAgent.connect(t, { ...await credentials(edge) })
+}
+
+/** A fake agent presenting `identity` (another account, or another certificate of the same one). */
+async function fakeAs (t: Test, edge: StartedEdge, identity: AgentIdentity): Promise<FakeAgent> {
+  return await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem, cert: identity.certPem, key: identity.keyPem })
+}
+
+/** A fake agent with no client certificate at all. */
+async function anonymousOn (t: Test, edge: StartedEdge): Promise<FakeAgent> {
   return await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+}
+
+/**
+ * A certificate from the edge CA for account 'other' with zone localhost, which overlaps the test
+ * account's zone. The edge never issues such a pair (§4.3 zones of accounts do not overlap), so it
+ * is made directly with the CA: the only way two accounts can compete for one hostname.
+ */
+async function overlappingAccount (edge: StartedEdge): Promise<AgentIdentity> {
+  return await issueIdentity(await ensureCa(edge.stateDir), { account: 'other', zones: [{ zone: 'localhost', wildcard: false }] })
 }
 
 /** A length prefix for `payload`. */
@@ -196,7 +216,7 @@ t.test('§3.6 a connection without Register within registrationTimeoutMs gets RE
 
 t.test('§3.6 the deadline also closes a connection whose agent never answered the control stream', async (t) => {
   const edge = await startEdge(t, { registrationTimeoutMs: 200 })
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem, answerControl: false })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge), answerControl: false })
   await fake.control()
   await within(fake.closed, 3_000, 'close')
   t.pass('the edge closed the connection')
@@ -205,7 +225,7 @@ t.test('§3.6 the deadline also closes a connection whose agent never answered t
 
 t.test('§2.2 a control stream the agent resets before answering it closes the connection at once, not at the deadline', async (t) => {
   const edge = await startEdge(t) // default 10 s registration deadline
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem, answerControl: false })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge), answerControl: false })
   const control = await fake.control()
   const started = Date.now()
   control.close(H2.CANCEL)
@@ -297,7 +317,7 @@ t.test('§7.2 protocol_version 0 is rejected with UNSUPPORTED_VERSION, permanent
 t.test('§3.3 after RegisterRejected the edge closes the connection with GOAWAY NO_ERROR', async (t) => {
   const edge = await startEdge(t)
   const fake = await fakeOn(t, edge)
-  const answer = await fake.register(['app.localhost'], { auth: { bearerToken: 'wrong' } })
+  const answer = await fake.register(['app.example.com']) // outside the zone localhost: HOSTNAME_FORBIDDEN
   t.equal(answer.msg, 'registerRejected')
   const closed = await within(fake.closed, 3_000, 'close')
   t.equal(closed.goawayCode, H2.NO_ERROR, 'GOAWAY NO_ERROR')
@@ -305,57 +325,61 @@ t.test('§3.3 after RegisterRejected the edge closes the connection with GOAWAY 
   t.equal((await visit(edge.base, '/')).status, 404, 'nothing was registered')
 })
 
-t.test('§4.1 a wrong token is rejected with AUTH_FAILED, permanent, retry_after_ms 0', async (t) => {
+t.test('§3.4 the reserved field 2 (auth of the v1 drafts) is skipped: it neither grants nor spoils an identity', async (t) => {
   const edge = await startEdge(t)
-  const fake = await fakeOn(t, edge)
-  const answer = await fake.register(['app.localhost'], { auth: { bearerToken: TOKEN + 'x' } })
-  t.match(answer.registerRejected, { code: 'BURROW_ERR_AUTH_FAILED', permanent: true, retryAfterMs: 0 })
-  t.notOk(answer.registerRejected?.message?.includes(TOKEN), '§10 the message does not echo the token')
+  // Register{protocol_version: 1, auth (field 2): {bearer_token: "s3cret"}, hostnames: ["app.localhost"]}
+  const withAuth = Buffer.from('0000001d' + '0a1b0801' + '12080a06733363726574' + '1a0d6170702e6c6f63616c686f7374', 'hex')
+  const enrolled = await fakeOn(t, edge)
+  await enrolled.sendRaw(withAuth)
+  const accepted = await enrolled.nextFrame()
+  t.equal(accepted.msg, 'registerAccepted', 'with a client certificate: accepted, field 2 ignored')
+  t.same(accepted.registerAccepted?.hostnames, ['app.localhost'])
+  const anonymous = await anonymousOn(t, edge)
+  await anonymous.sendRaw(withAuth)
+  const rejected = await anonymous.nextFrame()
+  t.match(rejected.registerRejected, { code: 'BURROW_ERR_CERT_REQUIRED', permanent: true, retryAfterMs: 0 }, 'without one: a token in field 2 is no credential')
 })
 
-t.test('§3.4 §4.1 a Register with no auth method fails authentication', async (t) => {
+t.test('§4.1 identity is checked before hostname ownership: a peer without a certificate gets CERT_REQUIRED for an owned name, not HOSTNAME_TAKEN', async (t) => {
   const edge = await startEdge(t)
-  const fake = await fakeOn(t, edge)
-  const answer = await fake.register(['app.localhost'], { auth: null })
-  t.match(answer.registerRejected, { code: 'BURROW_ERR_AUTH_FAILED', permanent: true })
-})
-
-t.test('§4.1 authentication is checked before hostname ownership', async (t) => {
-  const edge = await startEdge(t, { tokens: [TOKEN, OTHER_TOKEN] })
   const owner = await fakeOn(t, edge)
   t.equal((await owner.register(['owned.localhost'])).msg, 'registerAccepted')
-  const intruder = await fakeOn(t, edge)
-  const answer = await intruder.register(['owned.localhost'], { auth: { bearerToken: 'not-a-token' } })
-  t.equal(answer.registerRejected?.code, 'BURROW_ERR_AUTH_FAILED', 'not HOSTNAME_TAKEN: an unauthenticated peer learns nothing')
+  const intruder = await anonymousOn(t, edge)
+  const answer = await intruder.register(['owned.localhost'])
+  t.match(answer.registerRejected, { code: 'BURROW_ERR_CERT_REQUIRED', permanent: true }, 'a peer without an accepted identity learns nothing about the name')
+  const invalid = await anonymousOn(t, edge)
+  const answer2 = await invalid.register(['bad_name.localhost'])
+  t.equal(answer2.registerRejected?.code, 'BURROW_ERR_CERT_REQUIRED', 'nor about hostname validity')
 })
 
-t.test('§4.2 a hostname owned by another token is rejected with HOSTNAME_TAKEN, retryable after 5000 ms; all or nothing', async (t) => {
-  const edge = await startEdge(t, { tokens: [TOKEN, OTHER_TOKEN] })
+t.test('§4.3 a hostname held live by another account is rejected with HOSTNAME_TAKEN, retryable after 5000 ms; all or nothing', async (t) => {
+  const edge = await startEdge(t)
   const owner = await fakeOn(t, edge)
   t.equal((await owner.register(['owned.localhost'])).msg, 'registerAccepted')
-  const other = await fakeOn(t, edge)
-  const answer = await other.register(['free.localhost', 'owned.localhost'], { auth: { bearerToken: OTHER_TOKEN } })
+  const other = await fakeAs(t, edge, await overlappingAccount(edge))
+  const answer = await other.register(['free.localhost', 'owned.localhost'])
   t.match(answer.registerRejected, { code: 'BURROW_ERR_HOSTNAME_TAKEN', permanent: false, retryAfterMs: 5000 })
   t.equal((await visit(edge.base, '/', { host: 'free.localhost' })).status, 404, 'the free hostname of that Register was not registered')
+  t.equal((await visit(edge.base, '/', { host: 'owned.localhost' })).text, 'fake agent', 'the owner keeps serving')
 })
 
-t.test('§4.2 the same token joins as a replica; ownership is released when the last connection closes', async (t) => {
-  const edge = await startEdge(t, { tokens: [TOKEN, OTHER_TOKEN] })
+t.test('§4.3 another certificate of the same account joins as a replica; ownership is released when the last connection closes', async (t) => {
+  const edge = await startEdge(t)
   const a = await fakeOn(t, edge)
-  const b = await fakeOn(t, edge)
+  const b = await fakeAs(t, edge, await identityFor(edge)) // a second enrollment of account test
   t.equal((await a.register()).msg, 'registerAccepted')
-  t.equal((await b.register()).msg, 'registerAccepted', 'a second connection with the same token is a replica')
+  t.equal((await b.register()).msg, 'registerAccepted', 'the ownership key is the account, not the certificate')
   a.destroy()
   b.destroy()
   await waitFor(() => edge.edge.connectionCount === 0, 2_000)
   const res = await visit(edge.base, '/')
-  t.equal(res.status, 503, '§4.2 a known hostname without connections: NO_TUNNEL')
+  t.equal(res.status, 503, '§4.3 a known hostname without connections: NO_TUNNEL')
   t.equal(res.headers['burrow-error'], 'BURROW_ERR_NO_TUNNEL')
-  const c = await fakeOn(t, edge)
-  t.equal((await c.register(['app.localhost'], { auth: { bearerToken: OTHER_TOKEN } })).msg, 'registerAccepted', 'another token may take the released name')
+  const c = await fakeAs(t, edge, await overlappingAccount(edge))
+  t.equal((await c.register(['app.localhost'])).msg, 'registerAccepted', 'another account may take the released name')
 })
 
-t.test('§4.3 invalid hostnames, no hostname and more than 64 hostnames are rejected with HOSTNAME_INVALID, permanent', async (t) => {
+t.test('§3.4 §4.4 invalid hostnames, no hostname and more than 64 hostnames are rejected with HOSTNAME_INVALID, permanent', async (t) => {
   const edge = await startEdge(t)
   const cases: Array<[string, string[]]> = [
     ['underscore', ['bad_name.localhost']],
@@ -376,10 +400,10 @@ t.test('§4.3 invalid hostnames, no hostname and more than 64 hostnames are reje
   t.equal(answer.msg, 'registerAccepted', '64 hostnames are allowed')
 })
 
-t.test('§3.11 the wire example: exact Register bytes are accepted and Heartbeat{seq: 7} gets the exact reply bytes', async (t) => {
-  const edge = await startEdge(t, { tokens: ['s3cret'] })
-  const fake = await fakeOn(t, edge)
-  await fake.sendRaw(Buffer.from('0000001d' + '0a1b0801' + '12080a06733363726574' + '1a0d6170702e6c6f63616c686f7374', 'hex'))
+t.test('§3.11 the wire example: exact Register bytes (identity in the TLS handshake) are accepted and Heartbeat{seq: 7} gets the exact reply bytes', async (t) => {
+  const edge = await startEdge(t)
+  const fake = await fakeOn(t, edge) // presents the client certificate of account test (zone localhost)
+  await fake.sendRaw(Buffer.from('00000013' + '0a110801' + '1a0d6170702e6c6f63616c686f7374', 'hex'))
   const accepted = await fake.nextFrame()
   t.equal(accepted.msg, 'registerAccepted')
   t.same(accepted.registerAccepted?.hostnames, ['app.localhost'])

@@ -6,11 +6,11 @@ import t, { type Test } from 'tap'
 import net from 'node:net'
 import { request as undiciRequest } from 'undici'
 import { startEdge, visit, waitFor, type StartedEdge } from '../helpers/servers.js'
-import { FakeAgent, H2, answerOk, resetStream, within, type RequestHandler } from './fake-agent.js'
+import { FakeAgent, H2, answerOk, credentials, resetStream, within, type RequestHandler } from './fake-agent.js'
 
 async function registered (t: Test): Promise<{ edge: StartedEdge, fake: FakeAgent }> {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   const answer = await fake.register()
   if (answer.msg !== 'registerAccepted') throw new Error(`registration failed: ${String(answer.msg)}`)
   return { edge, fake }
@@ -312,8 +312,7 @@ t.test('§5.9 the edge runs at most the agent\'s MAX_CONCURRENT_STREAMS - 1 requ
   const held: Array<() => void> = []
   // 3 streams: the control stream and 2 request streams. Requests are held until released.
   const fake = await FakeAgent.connect(t, {
-    tunnel: edge.tunnel,
-    ca: edge.edge.caCertPem,
+    ...await credentials(edge),
     maxConcurrentStreams: 3,
     onRequest: (stream) => { held.push(() => answerOk(stream, {})) },
   })

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startEdge, visit, waitFor } from '../helpers/servers.js'
 import { encodeFrame } from '../../src/protocol/codec.js'
-import { FakeAgent, registerFrame, resetStream } from './fake-agent.js'
+import { FakeAgent, registerFrame, resetStream, credentials } from './fake-agent.js'
 import { makePki } from './fake-edge.js'
 
 /** Dials the tunnel port with TLS and reports what came back before the socket closed. */
@@ -93,7 +93,7 @@ t.test('§1.3 the edge certificate chains to <state-dir>/ca.pem and not to anoth
 
 t.test('§1.4 after TLS the edge is the HTTP/2 client: it opens stream 1, and no other stream before registration', async (t) => {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   const control = await fake.control()
   t.equal(control.id, 1, 'the first stream is client-initiated stream 1')
   t.equal(fake.streams.length, 1)
@@ -101,7 +101,7 @@ t.test('§1.4 after TLS the edge is the HTTP/2 client: it opens stream 1, and no
 
 t.test('§1.5 the edge sends ENABLE_PUSH 0, a 1 MiB stream window, a 64 KiB header list and a 16 MiB connection window', async (t) => {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   await fake.control()
   await fake.flush()
   const s = fake.session.remoteSettings
@@ -115,7 +115,7 @@ t.test('§1.5 the edge sends ENABLE_PUSH 0, a 1 MiB stream window, a 64 KiB head
 
 t.test('§1.6 the edge sends an HTTP/2 PING every heartbeat interval', async (t) => {
   const edge = await startEdge(t, { heartbeatIntervalMs: 40 })
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   t.equal((await fake.register()).msg, 'registerAccepted')
   await waitFor(() => fake.pings >= 3, 3_000)
   t.ok(fake.pings >= 3, `received ${fake.pings} PINGs`)
@@ -123,7 +123,7 @@ t.test('§1.6 the edge sends an HTTP/2 PING every heartbeat interval', async (t)
 
 t.test('§2.1 the edge opens the control stream first, with the documented pseudo-headers and burrow-stream-type: control', async (t) => {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   await fake.control()
   const first = fake.streams[0]!
   t.equal(first.id, 1, 'stream id 1')
@@ -139,7 +139,7 @@ t.test('§2.1 the edge opens the control stream first, with the documented pseud
 
 t.test('§2.1 edge frames travel in the control request body, agent frames in the response body', async (t) => {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   const control = await fake.control()
   control.write(encodeFrame(registerFrame()))
   const answer = await fake.nextFrame()
@@ -148,7 +148,7 @@ t.test('§2.1 edge frames travel in the control request body, agent frames in th
 
 t.test('§2.2 when the agent ends the control stream, the edge closes the session and stops routing', async (t) => {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   t.equal((await fake.register()).msg, 'registerAccepted')
   t.equal((await visit(edge.base, '/')).status, 200)
   ;(await fake.control()).end()
@@ -162,7 +162,7 @@ t.test('§2.2 when the agent ends the control stream, the edge closes the sessio
 
 t.test('§2.2 when the agent resets the control stream (RST_STREAM), the edge closes the session', async (t) => {
   const edge = await startEdge(t)
-  const fake = await FakeAgent.connect(t, { tunnel: edge.tunnel, ca: edge.edge.caCertPem })
+  const fake = await FakeAgent.connect(t, { ...await credentials(edge) })
   t.equal((await fake.register()).msg, 'registerAccepted')
   resetStream(await fake.control())
   await fake.closed

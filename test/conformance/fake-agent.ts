@@ -8,7 +8,7 @@ import tls, { type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { encodeFrame, FrameDecoder, type DecodedFrame, type FrameInit } from '../../src/protocol/codec.js'
 import type { burrow } from '../../src/protocol/generated/tunnel.js'
-import { TOKEN, type T } from '../helpers/servers.js'
+import { identityFor, type StartedEdge, type T } from '../helpers/servers.js'
 
 export const ALPN = 'burrow/1'
 /** RST_STREAM / GOAWAY codes (RFC 9113 §7). */
@@ -160,6 +160,9 @@ export interface FakeAgentOptions {
   tunnel: string
   /** The edge CA. */
   ca: string
+  /** Client certificate and key to present (SPEC.md §4.1); none when absent. */
+  cert?: string
+  key?: string
   /** ALPN protocols to offer; null offers none. Default ['burrow/1']. */
   alpn?: string[] | null
   /** Answer the control stream with 200 + burrow-stream-type: control (default true). */
@@ -176,12 +179,40 @@ export const answerOk: RequestHandler = (stream) => {
   stream.end('fake agent')
 }
 
-/** A Register with the test token and the given hostnames. */
+const enrolled = new WeakMap<StartedEdge, Promise<{ cert: string, key: string }>>()
+
+/**
+ * What a fake agent needs to reach `edge` as the test account: its tunnel address, CA, and a client
+ * certificate enrolled once per edge (SPEC.md §4.5).
+ */
+export async function credentials (edge: StartedEdge): Promise<{ tunnel: string, ca: string, cert: string, key: string }> {
+  let pair = enrolled.get(edge)
+  if (pair === undefined) {
+    pair = identityFor(edge).then((id) => ({ cert: id.certPem, key: id.keyPem }))
+    enrolled.set(edge, pair)
+  }
+  return { tunnel: edge.tunnel, ca: edge.edge.caCertPem, ...await pair }
+}
+
+/** Dials `tunnel` (host:port) with TLS 1.3 and `options`, and waits for the handshake; destroyed at teardown. */
+async function dialTls (t: T, tunnel: string, options: tls.ConnectionOptions): Promise<TLSSocket> {
+  const [host, port] = splitHostPort(tunnel)
+  const socket = tls.connect({ host, port, minVersion: 'TLSv1.3', ...options })
+  socket.setNoDelay(true)
+  t.teardown(() => { socket.destroy() })
+  await within(new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve)
+    socket.once('error', reject)
+  }), 3_000, 'TLS handshake')
+  socket.on('error', () => {})
+  return socket
+}
+
+/** A Register with the given hostnames (identity comes from the TLS client certificate). */
 export function registerFrame (hostnames: string[] = ['app.localhost'], extra: Partial<burrow.v1.Register.$Properties> = {}): FrameInit {
   return {
     register: {
       protocolVersion: 1,
-      auth: { bearerToken: TOKEN },
       hostnames,
       client: { agentId: 'fake-agent', version: '0.0.0', arch: 'test_x', features: [] },
       connIndex: 0,
@@ -226,21 +257,11 @@ export class FakeAgent {
 
   /** Dials the edge and completes TLS; the HTTP/2 session is served on the socket at once. */
   static async connect (t: T, options: FakeAgentOptions): Promise<FakeAgent> {
-    const [host, port] = splitHostPort(options.tunnel)
-    const socket = tls.connect({
-      host,
-      port,
+    const socket = await dialTls(t, options.tunnel, {
       ca: options.ca,
-      minVersion: 'TLSv1.3',
+      ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
       ...(options.alpn === null ? {} : { ALPNProtocols: options.alpn ?? [ALPN] }),
     })
-    socket.setNoDelay(true)
-    t.teardown(() => { socket.destroy() })
-    await within(new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve)
-      socket.once('error', reject)
-    }), 3_000, 'TLS handshake')
-    socket.on('error', () => {})
     const fake = new FakeAgent(socket, options)
     t.teardown(() => fake.destroy())
     return fake
@@ -313,6 +334,72 @@ export class FakeAgent {
     this.requests.push(request)
     this.signal.notify()
     this.onRequest(stream, headers)
+  }
+}
+
+/** ALPN token of the enrollment connection (SPEC.md §4.5). */
+export const ALPN_ENROLL = 'burrow-enroll/1'
+
+export interface EnrollClientOptions {
+  /** The edge's tunnel address, host:port. */
+  tunnel: string
+  /** The edge CA to verify against; without it the edge is not verified (tests that inspect its chain). */
+  ca?: string
+  /** Client certificate and key to present (a renewal, SPEC.md §4.7); none when absent. */
+  cert?: string
+  key?: string
+  /** ALPN protocols to offer. Default ['burrow-enroll/1']. */
+  alpn?: string[]
+}
+
+/**
+ * A raw enrollment connection (SPEC.md §4.5): TLS with ALPN burrow-enroll/1 and length-prefixed frames
+ * directly on the socket, no HTTP/2. Sends only what the test scripts.
+ */
+export class FakeEnrollClient {
+  readonly socket: TLSSocket
+  /** Frames (and raw bytes) the edge sent. */
+  readonly reader: FrameReader
+  /** Resolves once the socket is closed. */
+  readonly closed: Promise<void>
+
+  private constructor (socket: TLSSocket) {
+    this.socket = socket
+    this.reader = new FrameReader(socket)
+    this.closed = new Promise<void>((resolve) => {
+      if (socket.destroyed) resolve()
+      else socket.once('close', () => resolve())
+    })
+  }
+
+  /** Dials the edge and completes the TLS handshake. */
+  static async connect (t: T, options: EnrollClientOptions): Promise<FakeEnrollClient> {
+    const socket = await dialTls(t, options.tunnel, {
+      ALPNProtocols: options.alpn ?? [ALPN_ENROLL],
+      ...(options.ca === undefined ? { rejectUnauthorized: false } : { ca: options.ca }),
+      ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+    })
+    return new FakeEnrollClient(socket)
+  }
+
+  send (frame: FrameInit): void {
+    this.sendRaw(encodeFrame(frame))
+  }
+
+  /** Writes bytes as-is: for malformed frames. */
+  sendRaw (bytes: Buffer): void {
+    this.socket.write(bytes)
+  }
+
+  /** The next frame from the edge. */
+  async next (timeoutMs = 3_000): Promise<DecodedFrame> {
+    return await this.reader.next(timeoutMs)
+  }
+
+  /** Sends one EnrollRequest and returns the edge's answer. */
+  async request (token: string, csr: Uint8Array, timeoutMs = 5_000): Promise<DecodedFrame> {
+    this.send({ enrollRequest: { token, csr, client: { agentId: 'fake-agent', version: '0.0.0', arch: 'test_x', features: [] } } })
+    return await this.next(timeoutMs)
   }
 }
 

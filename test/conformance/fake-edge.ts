@@ -14,7 +14,9 @@ import { ensureEdgePki, type EdgePki } from '../../src/edge/pki.js'
 import { Agent, type AgentOptions } from '../../src/agent/agent.js'
 import { encodeFrame, type DecodedFrame, type FrameInit } from '../../src/protocol/codec.js'
 import type { burrow } from '../../src/protocol/generated/tunnel.js'
-import { TOKEN, tempDir, testLogger, type T } from '../helpers/servers.js'
+import { tempDir, testLogger, type T } from '../helpers/servers.js'
+import { issueIdentity } from '../helpers/identity.js'
+import type { AgentIdentity } from '../../src/agent/enrollment.js'
 import { ALPN, FrameReader, Signal, until, whenClosed } from './fake-agent.js'
 
 export interface FakeEdgeOptions {
@@ -37,6 +39,8 @@ export class FakeEdge {
   readonly server: tls.Server
   readonly pki: EdgePki
   readonly tunnel: string
+  /** A client certificate from this fake's CA for the test account (zone localhost), for real agents. */
+  readonly agentIdentity: AgentIdentity
   /** Every TLS connection that completed the handshake, in order. */
   readonly connections: FakeEdgeConnection[] = []
   /** The ALPN list each client offered, in order of handshakes. */
@@ -46,9 +50,10 @@ export class FakeEdge {
   private readonly signal = new Signal()
   private cursor = 0
 
-  private constructor (server: tls.Server, pki: EdgePki, offered: string[][]) {
+  private constructor (server: tls.Server, pki: EdgePki, offered: string[][], agentIdentity: AgentIdentity) {
     this.server = server
     this.pki = pki
+    this.agentIdentity = agentIdentity
     this.offeredAlpn = offered
     this.tunnel = `127.0.0.1:${(server.address() as AddressInfo).port}`
   }
@@ -64,6 +69,9 @@ export class FakeEdge {
       cert: pki.certPem,
       key: pki.keyPem,
       minVersion: options.minVersion ?? 'TLSv1.3',
+      // Like a real edge (SPEC.md §4.1): ask for the agent's certificate, judge it later.
+      requestCert: true,
+      rejectUnauthorized: false,
       ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {}),
       // Record what each client offers and select the first offered protocol we accept. With
       // alpn: null there is no callback at all, so the handshake completes without ALPN (a callback
@@ -79,7 +87,7 @@ export class FakeEdge {
     })
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
-    const fake = new FakeEdge(server, pki, offered)
+    const fake = new FakeEdge(server, pki, offered, await issueIdentity(pki.ca))
     server.on('secureConnection', (socket: TLSSocket) => {
       fake.connections.push(new FakeEdgeConnection(t, socket, options.openControl ?? true))
       fake.signal.notify()
@@ -266,7 +274,7 @@ export function agentFor (t: T, edge: FakeEdge, origin: string, options: Partial
   const agent = new Agent({
     edge: edge.tunnel,
     edgeCa: edge.caCertPem,
-    token: TOKEN,
+    identity: edge.agentIdentity,
     hostnames: ['app.localhost'],
     origin,
     retryBaseMs: 50,

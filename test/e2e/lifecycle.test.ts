@@ -7,7 +7,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
-import { startOrigin, startEdge, startAgent, visit, waitFor, tempDir, TOKEN, type VisitorResponse } from '../helpers/servers.js'
+import { startOrigin, startEdge, startAgent, visit, waitFor, tempDir, ACCOUNT, ACCOUNT_ZONES, type StartedEdge, type T, type VisitorResponse } from '../helpers/servers.js'
 import { spawnCli, type LogLine } from '../helpers/processes.js'
 
 const BASE_MS = 50
@@ -36,6 +36,20 @@ function capturingLogger (lines: LogLine[]): pino.Logger {
       cb()
     },
   }))
+}
+
+/**
+ * A BURROW_HOME in a temp dir where the real `burrow login` enrolled with a fresh token from the
+ * in-process edge (SPEC.md §4.5), so a CLI agent spawned with it needs neither --edge nor a token.
+ */
+async function loggedInHome (t: T, edge: StartedEdge): Promise<string> {
+  const home = await tempDir(t, 'burrow-home-')
+  await edge.edge.identity.ensureAccount(ACCOUNT, ACCOUNT_ZONES)
+  const token = await edge.edge.createEnrollmentToken(ACCOUNT, 60_000)
+  const login = spawnCli(t, ['login', '--edge', edge.tunnel, '--token', token], { BURROW_HOME: home })
+  const exit = await login.waitForExit(15_000)
+  if (exit.code !== 0) throw new Error(`burrow login exited ${JSON.stringify(exit)}: ${login.stderr()}`)
+  return home
 }
 
 /** An origin answering `slow <path>` after `ms`. */
@@ -122,11 +136,11 @@ t.test('the CLI agent drains in-flight requests on SIGTERM and exits 0 (SPEC.md 
   const origin = await startOrigin(t, slowHandler(500))
   const edge = await startEdge(t)
   const cli = spawnCli(t, [
-    '--edge', edge.tunnel, '--edge-ca', edge.edge.caPath, '--token', TOKEN, '--hostname', 'app.localhost',
-    '--grace-period', '5000', '--log-level', 'info', origin.url,
-  ], { BURROW_HOME: await tempDir(t) })
+    '--hostname', 'app.localhost', '--grace-period', '5000', '--log-level', 'info', origin.url,
+  ], { BURROW_HOME: await loggedInHome(t, edge) })
   const ready = await cli.waitForLog((l) => l.msg === 'tunnel ready', 15_000)
   t.same(ready.hostnames, ['app.localhost'], "the 'tunnel ready' log line names the hostname")
+  t.equal(ready.edge, edge.tunnel, 'the agent found the edge in the saved login')
 
   const pending = [1, 2, 3].map(async (i) => await visit(edge.base, `/cli/${i}`))
   await waitFor(() => origin.received.length === 3, 5_000)
@@ -147,9 +161,8 @@ t.test('a second SIGTERM during a long drain forces exit code 143 (SPEC.md §8.3
   const origin = await startOrigin(t, () => { /* never answers; the origin's teardown closes the socket */ })
   const edge = await startEdge(t)
   const cli = spawnCli(t, [
-    '--edge', edge.tunnel, '--edge-ca', edge.edge.caPath, '--token', TOKEN, '--hostname', 'app.localhost',
-    '--grace-period', '30000', '--log-level', 'info', origin.url,
-  ], { BURROW_HOME: await tempDir(t) })
+    '--edge', edge.tunnel, '--hostname', 'app.localhost', '--grace-period', '30000', '--log-level', 'info', origin.url,
+  ], { BURROW_HOME: await loggedInHome(t, edge) })
   await cli.waitForLog((l) => l.msg === 'tunnel ready', 15_000)
 
   const pending = visit(edge.base, '/hangs')

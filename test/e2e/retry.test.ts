@@ -7,15 +7,14 @@
 import t, { type Test } from 'tap'
 import http2 from 'node:http2'
 import { startOrigin, startEdge, startAgent, visit, type StartedEdge } from '../helpers/servers.js'
-import { FakeAgent } from '../conformance/fake-agent.js'
+import { FakeAgent, credentials } from '../conformance/fake-agent.js'
 
 const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM
 
 /** A registered fake agent that refuses every request stream; it registers first, so it is picked first. */
 async function refusingAgent (t: Test, edge: StartedEdge): Promise<FakeAgent> {
   const fake = await FakeAgent.connect(t, {
-    tunnel: edge.tunnel,
-    ca: edge.edge.caCertPem,
+    ...await credentials(edge),
     onRequest: (stream) => { stream.close(REFUSED) },
   })
   const answer = await fake.register()

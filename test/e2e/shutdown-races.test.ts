@@ -9,7 +9,9 @@ import net from 'node:net'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { Agent } from '../../src/agent/agent.js'
-import { startOrigin, testLogger, TOKEN, waitFor, type T } from '../helpers/servers.js'
+import { startOrigin, testLogger, waitFor, type T } from '../helpers/servers.js'
+import { issueIdentity } from '../helpers/identity.js'
+import type { AgentIdentity } from '../../src/agent/enrollment.js'
 import { FakeEdge, agentFor, makePki } from '../conformance/fake-edge.js'
 import { within } from '../conformance/fake-agent.js'
 
@@ -23,11 +25,10 @@ async function refusedPort (): Promise<number> {
   return port
 }
 
-function agentTo (t: T, edge: string, ca: string, origin: string): Agent {
+function agentTo (t: T, edge: string, identity: AgentIdentity, origin: string): Agent {
   const agent = new Agent({
     edge,
-    edgeCa: ca,
-    token: TOKEN,
+    identity,
     hostnames: ['app.localhost'],
     origin,
     retryBaseMs: 20,
@@ -41,7 +42,7 @@ function agentTo (t: T, edge: string, ca: string, origin: string): Agent {
 t.test('close() while backing off from an unreachable edge: stops at once and never dials again (SPEC.md §8.1)', async (t) => {
   const origin = await startOrigin(t)
   const pki = await makePki(t)
-  const agent = agentTo(t, `127.0.0.1:${await refusedPort()}`, pki.caCertPem, origin.url)
+  const agent = agentTo(t, `127.0.0.1:${await refusedPort()}`, await issueIdentity(pki.ca), origin.url)
   const retries: number[] = []
   agent.on('retry', (r) => retries.push(r.attempt))
   agent.start().catch(() => {})
@@ -74,7 +75,7 @@ t.test('close() while the TLS handshake hangs: the socket is released and close(
   silent.listen(0, '127.0.0.1')
   await once(silent, 'listening')
   t.teardown(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); silent.close(() => resolve()) }))
-  const agent = agentTo(t, `127.0.0.1:${(silent.address() as AddressInfo).port}`, pki.caCertPem, origin.url)
+  const agent = agentTo(t, `127.0.0.1:${(silent.address() as AddressInfo).port}`, await issueIdentity(pki.ca), origin.url)
   agent.start().catch(() => {})
   await waitFor(() => sockets.length === 1, 3_000)
   t.equal(agent.state, 'connecting')
@@ -127,8 +128,7 @@ t.test('close() right after TLS, before the agent even sent Register: prompt, an
 t.test('start() rejects, instead of hanging, when close() runs before the first registration', async (t) => {
   const agent = new Agent({
     edge: '127.0.0.1:1', // nothing listens: the agent backs off
-    edgeCa: 'unused',
-    token: 'x',
+    identity: await issueIdentity((await makePki(t)).ca),
     hostnames: ['app.localhost'],
     origin: 'http://127.0.0.1:1',
     retryBaseMs: 1_000,

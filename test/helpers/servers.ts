@@ -12,13 +12,17 @@ import { request as undiciRequest, Agent as UndiciAgent } from 'undici'
 import { pino, type Logger } from 'pino'
 import { Edge, type EdgeOptions } from '../../src/edge/edge.js'
 import { Agent, type AgentOptions } from '../../src/agent/agent.js'
+import { enroll, type AgentIdentity } from '../../src/agent/enrollment.js'
+import type { ZoneGrant } from '../../src/protocol/identity.js'
 
 /** The subset of tap's Test these helpers use. */
 export interface T {
   teardown: (fn: () => unknown) => void
 }
 
-export const TOKEN = 'test-token-0123456789'
+/** The account test agents enroll as, and its zone: every *.localhost name. */
+export const ACCOUNT = 'test'
+export const ACCOUNT_ZONES: ZoneGrant[] = [{ zone: 'localhost', wildcard: false }]
 
 /** A logger for tests: silent unless BURROW_TEST_LOG=debug|info… is set. */
 export function testLogger (): Logger {
@@ -102,7 +106,6 @@ export async function startEdge (t: T, options: Partial<EdgeOptions> = {}): Prom
   const stateDir = options.stateDir ?? await tempDir(t)
   const edge = new Edge({
     stateDir,
-    tokens: [TOKEN],
     listen: { host: '127.0.0.1', port: 0 },
     tunnelListen: { host: '127.0.0.1', port: 0 },
     drainTimeoutMs: 2_000,
@@ -121,6 +124,16 @@ export async function startEdge (t: T, options: Partial<EdgeOptions> = {}): Prom
   }
 }
 
+/**
+ * Enrolls a fresh identity for `account` on `edge` over a real enrollment connection (SPEC.md §4.5),
+ * creating the account with `zones` first if it does not exist.
+ */
+export async function identityFor (edge: StartedEdge, account = ACCOUNT, zones: ZoneGrant[] = ACCOUNT_ZONES): Promise<AgentIdentity> {
+  if (edge.edge.identity.account(account) === undefined) await edge.edge.identity.addAccount(account, zones)
+  const token = await edge.edge.createEnrollmentToken(account, 60_000)
+  return await enroll({ host: '127.0.0.1', port: edge.edge.tunnelAddress.port, token, ca: edge.edge.caCertPem })
+}
+
 /** Starts an agent against `edge` and waits for its registration (unless `wait: false`). */
 export async function startAgent (
   t: T,
@@ -131,8 +144,7 @@ export async function startAgent (
   const { wait = true, ...rest } = options
   const agent = new Agent({
     edge: edge.tunnel,
-    edgeCa: edge.edge.caCertPem,
-    token: TOKEN,
+    identity: rest.identity ?? await identityFor(edge),
     hostnames: ['app.localhost'],
     origin: typeof origin === 'string' ? origin : origin.url,
     retryBaseMs: 50,

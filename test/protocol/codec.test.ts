@@ -54,7 +54,6 @@ const examples: Array<{ kind: string, frame: FrameInit, expected: unknown }> = [
     frame: {
       register: {
         protocolVersion: 1,
-        auth: { bearerToken: 's3cret' },
         hostnames: ['app.localhost', 'api.localhost'],
         labels: { release: 'canary', zone: 'a' },
         client: { agentId: 'agent-1', version: '0.1.0', arch: 'linux_x64', features: ['f1', 'f2'] },
@@ -64,7 +63,6 @@ const examples: Array<{ kind: string, frame: FrameInit, expected: unknown }> = [
     },
     expected: {
       protocolVersion: 1,
-      auth: { bearerToken: 's3cret' },
       hostnames: ['app.localhost', 'api.localhost'],
       labels: { release: 'canary', zone: 'a' },
       client: { agentId: 'agent-1', version: '0.1.0', arch: 'linux_x64', features: ['f1', 'f2'] },
@@ -112,10 +110,25 @@ const examples: Array<{ kind: string, frame: FrameInit, expected: unknown }> = [
     frame: { protocolError: { code: 'BURROW_ERR_PROTOCOL', message: 'bad frame' } },
     expected: { code: 'BURROW_ERR_PROTOCOL', message: 'bad frame' },
   },
+  {
+    kind: 'enrollRequest',
+    frame: { enrollRequest: { token: 'burrow1.x', csr: Buffer.from([48, 130, 1, 2]), client: { agentId: 'a', version: '1', arch: 'linux_x64', features: ['f'] } } },
+    expected: { token: 'burrow1.x', csr: '30820102', client: { agentId: 'a', version: '1', arch: 'linux_x64', features: ['f'] } },
+  },
+  {
+    kind: 'enrollResponse',
+    frame: { enrollResponse: { certificate: 'CERT', ca: 'CA', account: 'acme', zones: [{ zone: 'acme.localhost', wildcard: true }], serial: '7f01', notAfterMs: 1_800_000_000_000 } },
+    expected: { certificate: 'CERT', ca: 'CA', account: 'acme', zones: [{ zone: 'acme.localhost', wildcard: true }], serial: '7f01', notAfterMs: '1800000000000' },
+  },
+  {
+    kind: 'enrollRejected',
+    frame: { enrollRejected: { code: 'BURROW_ERR_ENROLLMENT_USED', message: 'used' } },
+    expected: { code: 'BURROW_ERR_ENROLLMENT_USED', message: 'used' },
+  },
 ]
 
 t.test('every Frame member survives encodeFrame -> FrameDecoder (SPEC.md §3.1)', async (t) => {
-  t.equal(examples.length, 9, 'one example per Frame member')
+  t.equal(examples.length, 12, 'one example per Frame member')
   for (const { kind, frame, expected } of examples) {
     const bytes = encodeFrame(frame)
     t.equal(bytes.readUInt32BE(0), bytes.length - FRAME_HEADER_BYTES, `${kind}: prefix is the payload length`)
@@ -127,8 +140,8 @@ t.test('every Frame member survives encodeFrame -> FrameDecoder (SPEC.md §3.1)'
 
 t.test('encodeFrame produces the SPEC.md §3.11 wire example byte for byte', async (t) => {
   const cases: Array<[string, FrameInit, string]> = [
-    ['Register', { register: { protocolVersion: 1, auth: { bearerToken: 's3cret' }, hostnames: ['app.localhost'] } },
-      '0000001d' + '0a1b0801' + '12080a06733363726574' + '1a0d6170702e6c6f63616c686f7374'],
+    ['Register', { register: { protocolVersion: 1, hostnames: ['app.localhost'] } },
+      '00000013' + '0a110801' + '1a0d6170702e6c6f63616c686f7374'],
     ['RegisterAccepted', { registerAccepted: { connectionId: 'c1', edgeId: 'e1', hostnames: ['app.localhost'], protocolVersion: 1 } },
       '0000001b' + '12190a02633112026531' + '1a0d6170702e6c6f63616c686f7374' + '2801'],
     ['Heartbeat', { heartbeat: { seq: 7 } }, '00000004' + '22020807'],
@@ -225,7 +238,6 @@ const labelKey = str.filter((k) => k !== '__proto__')
 
 const registerArb = fc.record({
   protocolVersion: u32,
-  auth: fc.option(fc.record({ bearerToken: str }), { nil: null }),
   hostnames: fc.array(str, { maxLength: 8 }),
   labels: fc.dictionary(labelKey, str, { maxKeys: 5, noNullPrototype: true }),
   client: fc.option(fc.record({ agentId: str, version: str, arch: str, features: fc.array(str, { maxLength: 4 }) }), { nil: null }),
@@ -244,7 +256,6 @@ function registerView (r: Partial<Record<keyof RegisterIn, unknown>> | null | un
   const v = (r ?? {}) as Record<string, any>
   return {
     protocolVersion: v.protocolVersion ?? 0,
-    auth: v.auth == null ? null : { bearerToken: v.auth.bearerToken ?? '' },
     hostnames: [...(v.hostnames ?? [])],
     labels: { ...v.labels },
     client: v.client == null

@@ -1,7 +1,7 @@
 // Hostname normalisation (SPEC.md §4.3) and the routing key of a visitor Host (SPEC.md §5.1).
 import t from 'tap'
 import fc from 'fast-check'
-import { normaliseHostname, routingKeyOfHost } from '../../src/protocol/hostname.js'
+import { normaliseHostname, normaliseRegisteredHostname, routingKeyOfHost, wildcardKeyOf } from '../../src/protocol/hostname.js'
 
 const label63 = 'a'.repeat(63)
 
@@ -121,4 +121,70 @@ t.test('§4.3 the length limit applies to the normalised (punycode) name, not th
   t.equal(normaliseHostname(unicode), undefined)
   // One such label is fine.
   t.match(normaliseHostname(`${label}.localhost`), /^xn--[a-z0-9-]+\.localhost$/)
+})
+
+t.test('§4.4 normaliseRegisteredHostname: plain names as normaliseHostname, one leading "*." label kept', async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['App.Localhost.', 'app.localhost'],
+    ['  app.localhost  ', 'app.localhost'],
+    ['localhost', 'localhost'],
+    ['bücher.localhost', 'xn--bcher-kva.localhost'],
+    ['*.acme.localhost', '*.acme.localhost'],
+    ['*.ACME.Localhost.', '*.acme.localhost'],
+    [' *.acme.localhost ', '*.acme.localhost'],
+    ['*.bücher.localhost', '*.xn--bcher-kva.localhost'],
+    ['*.a.b.c.localhost', '*.a.b.c.localhost'],
+  ]
+  for (const [input, expected] of cases) t.equal(normaliseRegisteredHostname(input), expected, JSON.stringify(input))
+})
+
+t.test('§4.4 normaliseRegisteredHostname: a "*" anywhere but one leading label, or a one-label base, is invalid', async (t) => {
+  const invalid: Array<[string, string]> = [
+    ['*', 'a lone star'],
+    ['*.', 'a star and a dot'],
+    ['*.localhost', 'the base has one label'],
+    ['*.localhost.', 'the base has one label (trailing dot)'],
+    ['*.*.acme.localhost', 'two star labels'],
+    ['a.*.localhost', 'a star label not in front'],
+    ['**.acme.localhost', 'a double star'],
+    ['*a.acme.localhost', 'a star inside a label'],
+    ['a*.acme.localhost', 'a star at the end of a label'],
+    ['*acme.localhost', 'no dot after the star'],
+    ['*.-acme.localhost', 'the base is invalid'],
+    ['*..acme.localhost', 'an empty label after the star'],
+    ['.*.acme.localhost', 'a leading dot'],
+    ['', 'empty'],
+  ]
+  for (const [input, why] of invalid) t.equal(normaliseRegisteredHostname(input), undefined, `${JSON.stringify(input)}: ${why}`)
+})
+
+t.test('§4.4 a wildcard name, "*." included, is at most 253 characters', async (t) => {
+  const base251 = [label63, label63, label63, 'b'.repeat(59)].join('.')
+  t.equal(base251.length, 251)
+  t.equal(normaliseRegisteredHostname(`*.${base251}`), `*.${base251}`, '2 + 251 = 253 characters is valid')
+  t.equal(normaliseHostname(`${base251}b`), `${base251}b`, 'the 252-character base alone is a valid name')
+  t.equal(normaliseRegisteredHostname(`*.${base251}b`), undefined, '2 + 252 = 254 characters is invalid')
+})
+
+t.test('§4.3 wildcardKeyOf: the wildcard registration one label up, for names of three or more labels', async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['a.acme.localhost', '*.acme.localhost'],
+    ['x.y.acme.localhost', '*.y.acme.localhost'],
+    ['xn--bcher-kva.acme.localhost', '*.acme.localhost'],
+    ['acme.localhost', undefined],
+    ['localhost', undefined],
+    ['', undefined],
+    ['.acme.localhost', undefined],
+  ]
+  for (const [host, expected] of cases) t.equal(wildcardKeyOf(host), expected, JSON.stringify(host))
+})
+
+t.test('§4.3 property: a visitor one label below X finds the key "*.X", which is a valid registered name', async (t) => {
+  const labelArb = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/)
+  const out = fc.check(fc.property(labelArb, fc.array(labelArb, { minLength: 2, maxLength: 4 }), (first, rest) => {
+    const base = rest.join('.')
+    const key = wildcardKeyOf(`${first}.${base}`)
+    return key === `*.${base}` && normaliseRegisteredHostname(key) === key
+  }), { numRuns: 300, interruptAfterTimeLimit: 5_000 })
+  t.equal(out.failed, false, out.failed ? (fc.defaultReportMessage(out) ?? 'failed') : `${out.numRuns} names map to their wildcard`)
 })

@@ -20,7 +20,10 @@ export namespace burrow {
             routeUpdate?: (burrow.v1.RouteUpdate.$Properties|null);
             configPush?: (burrow.v1.ConfigPush.$Properties|null);
             protocolError?: (burrow.v1.ProtocolError.$Properties|null);
-            msg?: ("register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError");
+            enrollRequest?: (burrow.v1.EnrollRequest.$Properties|null);
+            enrollResponse?: (burrow.v1.EnrollResponse.$Properties|null);
+            enrollRejected?: (burrow.v1.EnrollRejected.$Properties|null);
+            msg?: ("register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError"|"enrollRequest"|"enrollResponse"|"enrollRejected");
             static encode(m: burrow.v1.Frame.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
             static decode(r: ($protobuf.Reader|Uint8Array), l?: number): burrow.v1.Frame & burrow.v1.Frame.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -37,7 +40,10 @@ export namespace burrow {
                 routeUpdate?: (burrow.v1.RouteUpdate.$Properties|null);
                 configPush?: (burrow.v1.ConfigPush.$Properties|null);
                 protocolError?: (burrow.v1.ProtocolError.$Properties|null);
-                msg?: ("register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError");
+                enrollRequest?: (burrow.v1.EnrollRequest.$Properties|null);
+                enrollResponse?: (burrow.v1.EnrollResponse.$Properties|null);
+                enrollRejected?: (burrow.v1.EnrollRejected.$Properties|null);
+                msg?: ("register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError"|"enrollRequest"|"enrollResponse"|"enrollRejected");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -50,9 +56,12 @@ export namespace burrow {
               routeUpdate?: burrow.v1.RouteUpdate.$Shape|null;
               configPush?: burrow.v1.ConfigPush.$Shape|null;
               protocolError?: burrow.v1.ProtocolError.$Shape|null;
+              enrollRequest?: burrow.v1.EnrollRequest.$Shape|null;
+              enrollResponse?: burrow.v1.EnrollResponse.$Shape|null;
+              enrollRejected?: burrow.v1.EnrollRejected.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ msg?: undefined; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "register"; register: burrow.v1.Register.$Shape; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "registerAccepted"; register?: null; registerAccepted: burrow.v1.RegisterAccepted.$Shape; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "registerRejected"; register?: null; registerAccepted?: null; registerRejected: burrow.v1.RegisterRejected.$Shape; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "heartbeat"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat: burrow.v1.Heartbeat.$Shape; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "drain"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain: burrow.v1.Drain.$Shape; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "unregister"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister: burrow.v1.Unregister.$Shape; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "routeUpdate"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate: burrow.v1.RouteUpdate.$Shape; configPush?: null; protocolError?: null }|{ msg?: "configPush"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush: burrow.v1.ConfigPush.$Shape; protocolError?: null }|{ msg?: "protocolError"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError: burrow.v1.ProtocolError.$Shape })
+              ({ msg?: undefined; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "register"; register: burrow.v1.Register.$Shape; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "registerAccepted"; register?: null; registerAccepted: burrow.v1.RegisterAccepted.$Shape; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "registerRejected"; register?: null; registerAccepted?: null; registerRejected: burrow.v1.RegisterRejected.$Shape; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "heartbeat"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat: burrow.v1.Heartbeat.$Shape; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "drain"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain: burrow.v1.Drain.$Shape; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "unregister"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister: burrow.v1.Unregister.$Shape; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "routeUpdate"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate: burrow.v1.RouteUpdate.$Shape; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "configPush"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush: burrow.v1.ConfigPush.$Shape; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "protocolError"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError: burrow.v1.ProtocolError.$Shape; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "enrollRequest"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest: burrow.v1.EnrollRequest.$Shape; enrollResponse?: null; enrollRejected?: null }|{ msg?: "enrollResponse"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse: burrow.v1.EnrollResponse.$Shape; enrollRejected?: null }|{ msg?: "enrollRejected"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected: burrow.v1.EnrollRejected.$Shape })
             );
         }
 
@@ -63,7 +72,6 @@ export namespace burrow {
             constructor(p?: burrow.v1.Register.$Properties);
             $unknowns?: Uint8Array[];
             protocolVersion: number;
-            auth?: (burrow.v1.Auth.$Properties|null);
             hostnames: string[];
             labels: { [k: string]: string };
             client?: (burrow.v1.ClientInfo.$Properties|null);
@@ -77,7 +85,6 @@ export namespace burrow {
         namespace Register {
             interface $Properties {
                 protocolVersion?: (number|null);
-                auth?: (burrow.v1.Auth.$Properties|null);
                 hostnames?: (string[]|null);
                 labels?: ({ [k: string]: string }|null);
                 client?: (burrow.v1.ClientInfo.$Properties|null);
@@ -85,43 +92,7 @@ export namespace burrow {
                 previousAttempts?: (number|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = {
-              protocolVersion?: number|null;
-              auth?: burrow.v1.Auth.$Shape|null;
-              hostnames?: string[]|null;
-              labels?: { [k: string]: string }|null;
-              client?: burrow.v1.ClientInfo.$Shape|null;
-              connIndex?: number|null;
-              previousAttempts?: number|null;
-              $unknowns?: Uint8Array[];
-            };
-        }
-
-        interface IAuth extends burrow.v1.Auth.$Properties {
-        }
-
-        class Auth {
-            constructor(p?: burrow.v1.Auth.$Properties);
-            $unknowns?: Uint8Array[];
-            bearerToken?: (string|null);
-            method?: "bearerToken";
-            static encode(m: burrow.v1.Auth.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
-            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): burrow.v1.Auth & burrow.v1.Auth.$Shape;
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace Auth {
-            interface $Properties {
-                bearerToken?: (string|null);
-                method?: "bearerToken";
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = {
-              bearerToken?: string|null;
-              $unknowns?: Uint8Array[];
-            } & (
-              ({ method?: undefined; bearerToken?: null }|{ method?: "bearerToken"; bearerToken: string })
-            );
+            type $Shape = burrow.v1.Register.$Properties;
         }
 
         interface IClientInfo extends burrow.v1.ClientInfo.$Properties {
@@ -332,6 +303,104 @@ export namespace burrow {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = burrow.v1.ProtocolError.$Properties;
+        }
+
+        interface IEnrollRequest extends burrow.v1.EnrollRequest.$Properties {
+        }
+
+        class EnrollRequest {
+            constructor(p?: burrow.v1.EnrollRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            token: string;
+            csr: Uint8Array;
+            client?: (burrow.v1.ClientInfo.$Properties|null);
+            static encode(m: burrow.v1.EnrollRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): burrow.v1.EnrollRequest & burrow.v1.EnrollRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace EnrollRequest {
+            interface $Properties {
+                token?: (string|null);
+                csr?: (Uint8Array|null);
+                client?: (burrow.v1.ClientInfo.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = burrow.v1.EnrollRequest.$Properties;
+        }
+
+        interface IZoneGrant extends burrow.v1.ZoneGrant.$Properties {
+        }
+
+        class ZoneGrant {
+            constructor(p?: burrow.v1.ZoneGrant.$Properties);
+            $unknowns?: Uint8Array[];
+            zone: string;
+            wildcard: boolean;
+            static encode(m: burrow.v1.ZoneGrant.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): burrow.v1.ZoneGrant & burrow.v1.ZoneGrant.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ZoneGrant {
+            interface $Properties {
+                zone?: (string|null);
+                wildcard?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = burrow.v1.ZoneGrant.$Properties;
+        }
+
+        interface IEnrollResponse extends burrow.v1.EnrollResponse.$Properties {
+        }
+
+        class EnrollResponse {
+            constructor(p?: burrow.v1.EnrollResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            certificate: string;
+            ca: string;
+            account: string;
+            zones: burrow.v1.ZoneGrant.$Properties[];
+            serial: string;
+            notAfterMs: (number|Long);
+            static encode(m: burrow.v1.EnrollResponse.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): burrow.v1.EnrollResponse & burrow.v1.EnrollResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace EnrollResponse {
+            interface $Properties {
+                certificate?: (string|null);
+                ca?: (string|null);
+                account?: (string|null);
+                zones?: (burrow.v1.ZoneGrant.$Properties[]|null);
+                serial?: (string|null);
+                notAfterMs?: (number|Long|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = burrow.v1.EnrollResponse.$Properties;
+        }
+
+        interface IEnrollRejected extends burrow.v1.EnrollRejected.$Properties {
+        }
+
+        class EnrollRejected {
+            constructor(p?: burrow.v1.EnrollRejected.$Properties);
+            $unknowns?: Uint8Array[];
+            code: string;
+            message: string;
+            static encode(m: burrow.v1.EnrollRejected.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): burrow.v1.EnrollRejected & burrow.v1.EnrollRejected.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace EnrollRejected {
+            interface $Properties {
+                code?: (string|null);
+                message?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = burrow.v1.EnrollRejected.$Properties;
         }
     }
 }

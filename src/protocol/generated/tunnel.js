@@ -40,7 +40,10 @@ export const burrow = $root.burrow = (() => {
              * @property {burrow.v1.RouteUpdate.$Properties|null} [routeUpdate] Frame routeUpdate
              * @property {burrow.v1.ConfigPush.$Properties|null} [configPush] Frame configPush
              * @property {burrow.v1.ProtocolError.$Properties|null} [protocolError] Frame protocolError
-             * @property {"register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError"} [msg] Frame msg
+             * @property {burrow.v1.EnrollRequest.$Properties|null} [enrollRequest] Frame enrollRequest
+             * @property {burrow.v1.EnrollResponse.$Properties|null} [enrollResponse] Frame enrollResponse
+             * @property {burrow.v1.EnrollRejected.$Properties|null} [enrollRejected] Frame enrollRejected
+             * @property {"register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError"|"enrollRequest"|"enrollResponse"|"enrollRejected"} [msg] Frame msg
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -64,9 +67,12 @@ export const burrow = $root.burrow = (() => {
              *   routeUpdate?: burrow.v1.RouteUpdate.$Shape|null;
              *   configPush?: burrow.v1.ConfigPush.$Shape|null;
              *   protocolError?: burrow.v1.ProtocolError.$Shape|null;
+             *   enrollRequest?: burrow.v1.EnrollRequest.$Shape|null;
+             *   enrollResponse?: burrow.v1.EnrollResponse.$Shape|null;
+             *   enrollRejected?: burrow.v1.EnrollRejected.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ msg?: undefined; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "register"; register: burrow.v1.Register.$Shape; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "registerAccepted"; register?: null; registerAccepted: burrow.v1.RegisterAccepted.$Shape; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "registerRejected"; register?: null; registerAccepted?: null; registerRejected: burrow.v1.RegisterRejected.$Shape; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "heartbeat"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat: burrow.v1.Heartbeat.$Shape; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "drain"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain: burrow.v1.Drain.$Shape; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "unregister"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister: burrow.v1.Unregister.$Shape; routeUpdate?: null; configPush?: null; protocolError?: null }|{ msg?: "routeUpdate"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate: burrow.v1.RouteUpdate.$Shape; configPush?: null; protocolError?: null }|{ msg?: "configPush"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush: burrow.v1.ConfigPush.$Shape; protocolError?: null }|{ msg?: "protocolError"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError: burrow.v1.ProtocolError.$Shape })
+             *   ({ msg?: undefined; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "register"; register: burrow.v1.Register.$Shape; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "registerAccepted"; register?: null; registerAccepted: burrow.v1.RegisterAccepted.$Shape; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "registerRejected"; register?: null; registerAccepted?: null; registerRejected: burrow.v1.RegisterRejected.$Shape; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "heartbeat"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat: burrow.v1.Heartbeat.$Shape; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "drain"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain: burrow.v1.Drain.$Shape; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "unregister"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister: burrow.v1.Unregister.$Shape; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "routeUpdate"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate: burrow.v1.RouteUpdate.$Shape; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "configPush"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush: burrow.v1.ConfigPush.$Shape; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "protocolError"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError: burrow.v1.ProtocolError.$Shape; enrollRequest?: null; enrollResponse?: null; enrollRejected?: null }|{ msg?: "enrollRequest"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest: burrow.v1.EnrollRequest.$Shape; enrollResponse?: null; enrollRejected?: null }|{ msg?: "enrollResponse"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse: burrow.v1.EnrollResponse.$Shape; enrollRejected?: null }|{ msg?: "enrollRejected"; register?: null; registerAccepted?: null; registerRejected?: null; heartbeat?: null; drain?: null; unregister?: null; routeUpdate?: null; configPush?: null; protocolError?: null; enrollRequest?: null; enrollResponse?: null; enrollRejected: burrow.v1.EnrollRejected.$Shape })
              * )} burrow.v1.Frame.$Shape
              */
 
@@ -157,17 +163,41 @@ export const burrow = $root.burrow = (() => {
              */
             Frame.prototype.protocolError = null;
 
+            /**
+             * Frame enrollRequest.
+             * @member {burrow.v1.EnrollRequest.$Properties|null|undefined} enrollRequest
+             * @memberof burrow.v1.Frame
+             * @instance
+             */
+            Frame.prototype.enrollRequest = null;
+
+            /**
+             * Frame enrollResponse.
+             * @member {burrow.v1.EnrollResponse.$Properties|null|undefined} enrollResponse
+             * @memberof burrow.v1.Frame
+             * @instance
+             */
+            Frame.prototype.enrollResponse = null;
+
+            /**
+             * Frame enrollRejected.
+             * @member {burrow.v1.EnrollRejected.$Properties|null|undefined} enrollRejected
+             * @memberof burrow.v1.Frame
+             * @instance
+             */
+            Frame.prototype.enrollRejected = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Frame msg.
-             * @member {"register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError"|undefined} msg
+             * @member {"register"|"registerAccepted"|"registerRejected"|"heartbeat"|"drain"|"unregister"|"routeUpdate"|"configPush"|"protocolError"|"enrollRequest"|"enrollResponse"|"enrollRejected"|undefined} msg
              * @memberof burrow.v1.Frame
              * @instance
              */
             $Object.defineProperty(Frame.prototype, "msg", {
-                get: $util.oneOfGetter($oneOfFields = ["register", "registerAccepted", "registerRejected", "heartbeat", "drain", "unregister", "routeUpdate", "configPush", "protocolError"]),
+                get: $util.oneOfGetter($oneOfFields = ["register", "registerAccepted", "registerRejected", "heartbeat", "drain", "unregister", "routeUpdate", "configPush", "protocolError", "enrollRequest", "enrollResponse", "enrollRejected"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -205,6 +235,12 @@ export const burrow = $root.burrow = (() => {
                     $root.burrow.v1.ConfigPush.encode(m.configPush, w.uint32(/* id 8, wireType 2 =*/66).fork(), q + 1).ldelim();
                 if (m.protocolError != null && $Object.hasOwnProperty.call(m, "protocolError"))
                     $root.burrow.v1.ProtocolError.encode(m.protocolError, w.uint32(/* id 9, wireType 2 =*/74).fork(), q + 1).ldelim();
+                if (m.enrollRequest != null && $Object.hasOwnProperty.call(m, "enrollRequest"))
+                    $root.burrow.v1.EnrollRequest.encode(m.enrollRequest, w.uint32(/* id 10, wireType 2 =*/82).fork(), q + 1).ldelim();
+                if (m.enrollResponse != null && $Object.hasOwnProperty.call(m, "enrollResponse"))
+                    $root.burrow.v1.EnrollResponse.encode(m.enrollResponse, w.uint32(/* id 11, wireType 2 =*/90).fork(), q + 1).ldelim();
+                if (m.enrollRejected != null && $Object.hasOwnProperty.call(m, "enrollRejected"))
+                    $root.burrow.v1.EnrollRejected.encode(m.enrollRejected, w.uint32(/* id 12, wireType 2 =*/98).fork(), q + 1).ldelim();
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -312,6 +348,27 @@ export const burrow = $root.burrow = (() => {
                             m.msg = "protocolError";
                             continue;
                         }
+                    case 10: {
+                            if (u !== 2)
+                                break;
+                            m.enrollRequest = $root.burrow.v1.EnrollRequest.decode(r, r.size(), $undefined, q + 1, m.enrollRequest);
+                            m.msg = "enrollRequest";
+                            continue;
+                        }
+                    case 11: {
+                            if (u !== 2)
+                                break;
+                            m.enrollResponse = $root.burrow.v1.EnrollResponse.decode(r, r.size(), $undefined, q + 1, m.enrollResponse);
+                            m.msg = "enrollResponse";
+                            continue;
+                        }
+                    case 12: {
+                            if (u !== 2)
+                                break;
+                            m.enrollRejected = $root.burrow.v1.EnrollRejected.decode(r, r.size(), $undefined, q + 1, m.enrollRejected);
+                            m.msg = "enrollRejected";
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -352,7 +409,6 @@ export const burrow = $root.burrow = (() => {
              * Properties of a Register.
              * @typedef {Object} burrow.v1.Register.$Properties
              * @property {number|null} [protocolVersion] Register protocolVersion
-             * @property {burrow.v1.Auth.$Properties|null} [auth] Register auth
              * @property {Array.<string>|null} [hostnames] Register hostnames
              * @property {Object.<string,string>|null} [labels] Register labels
              * @property {burrow.v1.ClientInfo.$Properties|null} [client] Register client
@@ -371,16 +427,7 @@ export const burrow = $root.burrow = (() => {
 
             /**
              * Shape of a Register.
-             * @typedef {{
-             *   protocolVersion?: number|null;
-             *   auth?: burrow.v1.Auth.$Shape|null;
-             *   hostnames?: Array.<string>|null;
-             *   labels?: Object.<string,string>|null;
-             *   client?: burrow.v1.ClientInfo.$Shape|null;
-             *   connIndex?: number|null;
-             *   previousAttempts?: number|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * }} burrow.v1.Register.$Shape
+             * @typedef {burrow.v1.Register.$Properties} burrow.v1.Register.$Shape
              */
 
             /**
@@ -407,14 +454,6 @@ export const burrow = $root.burrow = (() => {
              * @instance
              */
             Register.prototype.protocolVersion = 0;
-
-            /**
-             * Register auth.
-             * @member {burrow.v1.Auth.$Properties|null|undefined} auth
-             * @memberof burrow.v1.Register
-             * @instance
-             */
-            Register.prototype.auth = null;
 
             /**
              * Register hostnames.
@@ -474,8 +513,6 @@ export const burrow = $root.burrow = (() => {
                     throw $Error("max depth exceeded");
                 if (m.protocolVersion != null && $Object.hasOwnProperty.call(m, "protocolVersion") && m.protocolVersion !== 0)
                     w.uint32(/* id 1, wireType 0 =*/8).uint32(m.protocolVersion);
-                if (m.auth != null && $Object.hasOwnProperty.call(m, "auth"))
-                    $root.burrow.v1.Auth.encode(m.auth, w.uint32(/* id 2, wireType 2 =*/18).fork(), q + 1).ldelim();
                 if (m.hostnames != null && m.hostnames.length) {
                     for (var i = 0; i < m.hostnames.length; ++i)
                         w.uint32(/* id 3, wireType 2 =*/26).string(m.hostnames[i]);
@@ -542,12 +579,6 @@ export const burrow = $root.burrow = (() => {
                                 m.protocolVersion = v;
                             else
                                 delete m.protocolVersion;
-                            continue;
-                        }
-                    case 2: {
-                            if (u !== 2)
-                                break;
-                            m.auth = $root.burrow.v1.Auth.decode(r, r.size(), $undefined, q + 1, m.auth);
                             continue;
                         }
                     case 3: {
@@ -650,174 +681,6 @@ export const burrow = $root.burrow = (() => {
             };
 
             return Register;
-        })();
-
-        v1.Auth = (function() {
-
-            /**
-             * Properties of an Auth.
-             * @typedef {Object} burrow.v1.Auth.$Properties
-             * @property {string|null} [bearerToken] Auth bearerToken
-             * @property {"bearerToken"} [method] Auth method
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Auth.
-             * @memberof burrow.v1
-             * @interface IAuth
-             * @augments burrow.v1.Auth.$Properties
-             * @deprecated Use burrow.v1.Auth.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of an Auth.
-             * @typedef {{
-             *   bearerToken?: string|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ method?: undefined; bearerToken?: null }|{ method?: "bearerToken"; bearerToken: string })
-             * )} burrow.v1.Auth.$Shape
-             */
-
-            /**
-             * Constructs a new Auth.
-             * @memberof burrow.v1
-             * @classdesc Represents an Auth.
-             * @constructor
-             * @param {burrow.v1.Auth.$Properties=} [p] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const Auth = function (p) {
-                if (p)
-                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
-                        if (p[ks[i]] != null && ks[i] !== "__proto__")
-                            this[ks[i]] = p[ks[i]];
-            };
-
-            /**
-             * Auth bearerToken.
-             * @member {string|null|undefined} bearerToken
-             * @memberof burrow.v1.Auth
-             * @instance
-             */
-            Auth.prototype.bearerToken = null;
-
-            // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
-
-            /**
-             * Auth method.
-             * @member {"bearerToken"|undefined} method
-             * @memberof burrow.v1.Auth
-             * @instance
-             */
-            $Object.defineProperty(Auth.prototype, "method", {
-                get: $util.oneOfGetter($oneOfFields = ["bearerToken"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            /**
-             * Encodes the specified Auth message. Does not implicitly {@link burrow.v1.Auth.verify|verify} messages.
-             * @function encode
-             * @memberof burrow.v1.Auth
-             * @static
-             * @param {burrow.v1.Auth.$Properties} m Auth message or plain object to encode
-             * @param {$protobuf.Writer} [w] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            Auth.encode = function (m, w, q) {
-                if (!w)
-                    w = $Writer.create();
-                if (q === $undefined)
-                    q = 0;
-                if (q > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (m.bearerToken != null && $Object.hasOwnProperty.call(m, "bearerToken"))
-                    w.uint32(/* id 1, wireType 2 =*/10).string(m.bearerToken);
-                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
-                    for (var i = 0; i < m.$unknowns.length; ++i)
-                        w.raw(m.$unknowns[i]);
-                return w;
-            };
-
-            /**
-             * Decodes an Auth message from the specified reader or buffer.
-             * @function decode
-             * @memberof burrow.v1.Auth
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
-             * @param {number} [l] Message length if known beforehand
-             * @returns {burrow.v1.Auth & burrow.v1.Auth.$Shape} Auth
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            Auth.decode = function (r, l, z, q, g) {
-                if (!(r instanceof $Reader))
-                    r = $Reader.create(r);
-                if (q === $undefined)
-                    q = 0;
-                if (q > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                var c, m;
-                if (l === $undefined)
-                    c = r.len;
-                else {
-                    c = r.pos + l;
-                    if (c > r.len)
-                        throw $RangeError("index out of range");
-                    l = r.len;
-                    r.len = c;
-                }
-                m = g || new $root.burrow.v1.Auth();
-                while (r.pos < c) {
-                    var s = r.pos;
-                    var t = r.tag();
-                    if (t === z) {
-                        z = $undefined;
-                        break;
-                    }
-                    var u = t & 7;
-                    switch (t >>>= 3) {
-                    case 1: {
-                            if (u !== 2)
-                                break;
-                            m.bearerToken = r.stringVerify();
-                            m.method = "bearerToken";
-                            continue;
-                        }
-                    }
-                    r.skipType(u, q, t);
-                    if (!r.discardUnknown) {
-                        $util.makeProp(m, "$unknowns", false);
-                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
-                    }
-                }
-                if (l !== $undefined) {
-                    if (r.pos !== c)
-                        throw $RangeError("index out of range");
-                    r.len = l;
-                }
-                if (z !== $undefined)
-                    throw $Error("missing end group");
-                return m;
-            };
-
-            /**
-             * Gets the type url for Auth
-             * @function getTypeUrl
-             * @memberof burrow.v1.Auth
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            Auth.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/burrow.v1.Auth";
-            };
-
-            return Auth;
         })();
 
         v1.ClientInfo = (function() {
@@ -2478,6 +2341,785 @@ export const burrow = $root.burrow = (() => {
             };
 
             return ProtocolError;
+        })();
+
+        v1.EnrollRequest = (function() {
+
+            /**
+             * Properties of an EnrollRequest.
+             * @typedef {Object} burrow.v1.EnrollRequest.$Properties
+             * @property {string|null} [token] EnrollRequest token
+             * @property {Uint8Array|null} [csr] EnrollRequest csr
+             * @property {burrow.v1.ClientInfo.$Properties|null} [client] EnrollRequest client
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EnrollRequest.
+             * @memberof burrow.v1
+             * @interface IEnrollRequest
+             * @augments burrow.v1.EnrollRequest.$Properties
+             * @deprecated Use burrow.v1.EnrollRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an EnrollRequest.
+             * @typedef {burrow.v1.EnrollRequest.$Properties} burrow.v1.EnrollRequest.$Shape
+             */
+
+            /**
+             * Constructs a new EnrollRequest.
+             * @memberof burrow.v1
+             * @classdesc Represents an EnrollRequest.
+             * @constructor
+             * @param {burrow.v1.EnrollRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EnrollRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * EnrollRequest token.
+             * @member {string} token
+             * @memberof burrow.v1.EnrollRequest
+             * @instance
+             */
+            EnrollRequest.prototype.token = "";
+
+            /**
+             * EnrollRequest csr.
+             * @member {Uint8Array} csr
+             * @memberof burrow.v1.EnrollRequest
+             * @instance
+             */
+            EnrollRequest.prototype.csr = $util.newBuffer([]);
+
+            /**
+             * EnrollRequest client.
+             * @member {burrow.v1.ClientInfo.$Properties|null|undefined} client
+             * @memberof burrow.v1.EnrollRequest
+             * @instance
+             */
+            EnrollRequest.prototype.client = null;
+
+            /**
+             * Encodes the specified EnrollRequest message. Does not implicitly {@link burrow.v1.EnrollRequest.verify|verify} messages.
+             * @function encode
+             * @memberof burrow.v1.EnrollRequest
+             * @static
+             * @param {burrow.v1.EnrollRequest.$Properties} m EnrollRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EnrollRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.token != null && $Object.hasOwnProperty.call(m, "token") && m.token !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.token);
+                if (m.csr != null && $Object.hasOwnProperty.call(m, "csr") && m.csr.length)
+                    w.uint32(/* id 2, wireType 2 =*/18).bytes(m.csr);
+                if (m.client != null && $Object.hasOwnProperty.call(m, "client"))
+                    $root.burrow.v1.ClientInfo.encode(m.client, w.uint32(/* id 3, wireType 2 =*/26).fork(), q + 1).ldelim();
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an EnrollRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof burrow.v1.EnrollRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {burrow.v1.EnrollRequest & burrow.v1.EnrollRequest.$Shape} EnrollRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EnrollRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.burrow.v1.EnrollRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.token = v;
+                            else
+                                delete m.token;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.csr = v;
+                            else
+                                delete m.csr;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            m.client = $root.burrow.v1.ClientInfo.decode(r, r.size(), $undefined, q + 1, m.client);
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for EnrollRequest
+             * @function getTypeUrl
+             * @memberof burrow.v1.EnrollRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            EnrollRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/burrow.v1.EnrollRequest";
+            };
+
+            return EnrollRequest;
+        })();
+
+        v1.ZoneGrant = (function() {
+
+            /**
+             * Properties of a ZoneGrant.
+             * @typedef {Object} burrow.v1.ZoneGrant.$Properties
+             * @property {string|null} [zone] ZoneGrant zone
+             * @property {boolean|null} [wildcard] ZoneGrant wildcard
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ZoneGrant.
+             * @memberof burrow.v1
+             * @interface IZoneGrant
+             * @augments burrow.v1.ZoneGrant.$Properties
+             * @deprecated Use burrow.v1.ZoneGrant.$Properties instead.
+             */
+
+            /**
+             * Shape of a ZoneGrant.
+             * @typedef {burrow.v1.ZoneGrant.$Properties} burrow.v1.ZoneGrant.$Shape
+             */
+
+            /**
+             * Constructs a new ZoneGrant.
+             * @memberof burrow.v1
+             * @classdesc Represents a ZoneGrant.
+             * @constructor
+             * @param {burrow.v1.ZoneGrant.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ZoneGrant = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * ZoneGrant zone.
+             * @member {string} zone
+             * @memberof burrow.v1.ZoneGrant
+             * @instance
+             */
+            ZoneGrant.prototype.zone = "";
+
+            /**
+             * ZoneGrant wildcard.
+             * @member {boolean} wildcard
+             * @memberof burrow.v1.ZoneGrant
+             * @instance
+             */
+            ZoneGrant.prototype.wildcard = false;
+
+            /**
+             * Encodes the specified ZoneGrant message. Does not implicitly {@link burrow.v1.ZoneGrant.verify|verify} messages.
+             * @function encode
+             * @memberof burrow.v1.ZoneGrant
+             * @static
+             * @param {burrow.v1.ZoneGrant.$Properties} m ZoneGrant message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ZoneGrant.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.zone != null && $Object.hasOwnProperty.call(m, "zone") && m.zone !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.zone);
+                if (m.wildcard != null && $Object.hasOwnProperty.call(m, "wildcard") && m.wildcard !== false)
+                    w.uint32(/* id 2, wireType 0 =*/16).bool(m.wildcard);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a ZoneGrant message from the specified reader or buffer.
+             * @function decode
+             * @memberof burrow.v1.ZoneGrant
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {burrow.v1.ZoneGrant & burrow.v1.ZoneGrant.$Shape} ZoneGrant
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ZoneGrant.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.burrow.v1.ZoneGrant();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.zone = v;
+                            else
+                                delete m.zone;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.bool())
+                                m.wildcard = v;
+                            else
+                                delete m.wildcard;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for ZoneGrant
+             * @function getTypeUrl
+             * @memberof burrow.v1.ZoneGrant
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ZoneGrant.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/burrow.v1.ZoneGrant";
+            };
+
+            return ZoneGrant;
+        })();
+
+        v1.EnrollResponse = (function() {
+
+            /**
+             * Properties of an EnrollResponse.
+             * @typedef {Object} burrow.v1.EnrollResponse.$Properties
+             * @property {string|null} [certificate] EnrollResponse certificate
+             * @property {string|null} [ca] EnrollResponse ca
+             * @property {string|null} [account] EnrollResponse account
+             * @property {Array.<burrow.v1.ZoneGrant.$Properties>|null} [zones] EnrollResponse zones
+             * @property {string|null} [serial] EnrollResponse serial
+             * @property {number|Long|null} [notAfterMs] EnrollResponse notAfterMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EnrollResponse.
+             * @memberof burrow.v1
+             * @interface IEnrollResponse
+             * @augments burrow.v1.EnrollResponse.$Properties
+             * @deprecated Use burrow.v1.EnrollResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of an EnrollResponse.
+             * @typedef {burrow.v1.EnrollResponse.$Properties} burrow.v1.EnrollResponse.$Shape
+             */
+
+            /**
+             * Constructs a new EnrollResponse.
+             * @memberof burrow.v1
+             * @classdesc Represents an EnrollResponse.
+             * @constructor
+             * @param {burrow.v1.EnrollResponse.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EnrollResponse = function (p) {
+                this.zones = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * EnrollResponse certificate.
+             * @member {string} certificate
+             * @memberof burrow.v1.EnrollResponse
+             * @instance
+             */
+            EnrollResponse.prototype.certificate = "";
+
+            /**
+             * EnrollResponse ca.
+             * @member {string} ca
+             * @memberof burrow.v1.EnrollResponse
+             * @instance
+             */
+            EnrollResponse.prototype.ca = "";
+
+            /**
+             * EnrollResponse account.
+             * @member {string} account
+             * @memberof burrow.v1.EnrollResponse
+             * @instance
+             */
+            EnrollResponse.prototype.account = "";
+
+            /**
+             * EnrollResponse zones.
+             * @member {Array.<burrow.v1.ZoneGrant.$Properties>} zones
+             * @memberof burrow.v1.EnrollResponse
+             * @instance
+             */
+            EnrollResponse.prototype.zones = $util.emptyArray;
+
+            /**
+             * EnrollResponse serial.
+             * @member {string} serial
+             * @memberof burrow.v1.EnrollResponse
+             * @instance
+             */
+            EnrollResponse.prototype.serial = "";
+
+            /**
+             * EnrollResponse notAfterMs.
+             * @member {number|Long} notAfterMs
+             * @memberof burrow.v1.EnrollResponse
+             * @instance
+             */
+            EnrollResponse.prototype.notAfterMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified EnrollResponse message. Does not implicitly {@link burrow.v1.EnrollResponse.verify|verify} messages.
+             * @function encode
+             * @memberof burrow.v1.EnrollResponse
+             * @static
+             * @param {burrow.v1.EnrollResponse.$Properties} m EnrollResponse message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EnrollResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.certificate != null && $Object.hasOwnProperty.call(m, "certificate") && m.certificate !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.certificate);
+                if (m.ca != null && $Object.hasOwnProperty.call(m, "ca") && m.ca !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.ca);
+                if (m.account != null && $Object.hasOwnProperty.call(m, "account") && m.account !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.account);
+                if (m.zones != null && m.zones.length) {
+                    for (var i = 0; i < m.zones.length; ++i)
+                        $root.burrow.v1.ZoneGrant.encode(m.zones[i], w.uint32(/* id 4, wireType 2 =*/34).fork(), q + 1).ldelim();
+                }
+                if (m.serial != null && $Object.hasOwnProperty.call(m, "serial") && m.serial !== "")
+                    w.uint32(/* id 5, wireType 2 =*/42).string(m.serial);
+                if (m.notAfterMs != null && $Object.hasOwnProperty.call(m, "notAfterMs") && (typeof m.notAfterMs === "object" ? m.notAfterMs.low || m.notAfterMs.high : m.notAfterMs !== 0))
+                    w.uint32(/* id 6, wireType 0 =*/48).uint64(m.notAfterMs);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an EnrollResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof burrow.v1.EnrollResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {burrow.v1.EnrollResponse & burrow.v1.EnrollResponse.$Shape} EnrollResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EnrollResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.burrow.v1.EnrollResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.certificate = v;
+                            else
+                                delete m.certificate;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.ca = v;
+                            else
+                                delete m.ca;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.account = v;
+                            else
+                                delete m.account;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.zones && m.zones.length))
+                                m.zones = [];
+                            m.zones.push($root.burrow.v1.ZoneGrant.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.serial = v;
+                            else
+                                delete m.serial;
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.notAfterMs = v;
+                            else
+                                delete m.notAfterMs;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for EnrollResponse
+             * @function getTypeUrl
+             * @memberof burrow.v1.EnrollResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            EnrollResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/burrow.v1.EnrollResponse";
+            };
+
+            return EnrollResponse;
+        })();
+
+        v1.EnrollRejected = (function() {
+
+            /**
+             * Properties of an EnrollRejected.
+             * @typedef {Object} burrow.v1.EnrollRejected.$Properties
+             * @property {string|null} [code] EnrollRejected code
+             * @property {string|null} [message] EnrollRejected message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EnrollRejected.
+             * @memberof burrow.v1
+             * @interface IEnrollRejected
+             * @augments burrow.v1.EnrollRejected.$Properties
+             * @deprecated Use burrow.v1.EnrollRejected.$Properties instead.
+             */
+
+            /**
+             * Shape of an EnrollRejected.
+             * @typedef {burrow.v1.EnrollRejected.$Properties} burrow.v1.EnrollRejected.$Shape
+             */
+
+            /**
+             * Constructs a new EnrollRejected.
+             * @memberof burrow.v1
+             * @classdesc Represents an EnrollRejected.
+             * @constructor
+             * @param {burrow.v1.EnrollRejected.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EnrollRejected = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * EnrollRejected code.
+             * @member {string} code
+             * @memberof burrow.v1.EnrollRejected
+             * @instance
+             */
+            EnrollRejected.prototype.code = "";
+
+            /**
+             * EnrollRejected message.
+             * @member {string} message
+             * @memberof burrow.v1.EnrollRejected
+             * @instance
+             */
+            EnrollRejected.prototype.message = "";
+
+            /**
+             * Encodes the specified EnrollRejected message. Does not implicitly {@link burrow.v1.EnrollRejected.verify|verify} messages.
+             * @function encode
+             * @memberof burrow.v1.EnrollRejected
+             * @static
+             * @param {burrow.v1.EnrollRejected.$Properties} m EnrollRejected message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EnrollRejected.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.code != null && $Object.hasOwnProperty.call(m, "code") && m.code !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.code);
+                if (m.message != null && $Object.hasOwnProperty.call(m, "message") && m.message !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.message);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an EnrollRejected message from the specified reader or buffer.
+             * @function decode
+             * @memberof burrow.v1.EnrollRejected
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {burrow.v1.EnrollRejected & burrow.v1.EnrollRejected.$Shape} EnrollRejected
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EnrollRejected.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.burrow.v1.EnrollRejected();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.code = v;
+                            else
+                                delete m.code;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.message = v;
+                            else
+                                delete m.message;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for EnrollRejected
+             * @function getTypeUrl
+             * @memberof burrow.v1.EnrollRejected
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            EnrollRejected.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/burrow.v1.EnrollRejected";
+            };
+
+            return EnrollRejected;
         })();
 
         return v1;
