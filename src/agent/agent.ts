@@ -82,6 +82,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private renewTimer: NodeJS.Timeout | undefined
   /** Connections replaced by a renewal, finishing their in-flight streams. */
   private readonly retiring = new Set<TunnelClient>()
+  /** The connection a renewal is opening (make-before-break), until it is adopted or given up. */
+  private rotating: TunnelClient | undefined
 
   constructor (options: AgentOptions) {
     super()
@@ -143,6 +145,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.settleStart(new Error('the agent was closed before it registered'))
     clearTimeout(this.retryTimer)
     clearTimeout(this.renewTimer)
+    this.rotating?.destroy('agent shutting down')
     const client = this.client
     if (client !== undefined && client.state !== 'closed') {
       client.unregister('agent shutting down')
@@ -192,6 +195,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.state === 'stopping' || this.state === 'stopped') return
     this.state = 'connecting'
     this.attempts++
+    const identity = this.identity
     const client = this.newClient()
     this.client = client
     try {
@@ -213,6 +217,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.adopt(client)
     this.emit('registered', info)
     this.settleStart()
+    // A renewal that finished while this connection was registering left it on the old certificate,
+    // which the edge cuts at its notAfter (SPEC.md §4.7, §4.8): move it now.
+    if (this.identity !== identity) void this.rotate()
   }
 
   /** Makes `client` the current connection: its drain or close leads to a reconnect. */
@@ -295,11 +302,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     const old = this.client
     if (this.state !== 'connected' || old === undefined) return // the next (re)connect uses the new certificate
     const next = this.newClient()
+    this.rotating = next
     try {
       await next.connect()
     } catch (err) {
       this.logger.warn({ code: (err as BurrowError).code, reason: (err as Error).message }, 'could not open a connection with the renewed certificate; keeping the current one')
       return
+    } finally {
+      if (this.rotating === next) this.rotating = undefined
     }
     if (this.state !== 'connected' || this.client !== old) {
       // The old connection went away meanwhile (a reconnect is under way) or the agent is stopping.

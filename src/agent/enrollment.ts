@@ -148,6 +148,8 @@ async function exchange (host: string, port: number, token: string, trust: Trust
   })
 }
 
+const SERVER_AUTH_OID = '1.3.6.1.5.5.7.3.1'
+
 /** With a pinned fingerprint: the edge's chain must contain that CA, and the serving certificate must be issued by it for `host`. */
 function pinnedCa (socket: TLSSocket, host: string, pin: string): string | EnrollmentError {
   const chain: X509Certificate[] = []
@@ -162,7 +164,10 @@ function pinnedCa (socket: TLSSocket, host: string, pin: string): string | Enrol
   const ca = chain.find((c) => certFingerprint(c) === pin)
   const now = Date.now()
   const nameOk = leaf !== undefined && (isIP(host) !== 0 ? leaf.checkIP(host) !== undefined : leaf.checkHost(host) !== undefined)
-  if (leaf === undefined || ca === undefined || !leaf.checkIssued(ca) || !leaf.verify(ca.publicKey) ||
+  // The purpose check that CA verification makes: an agent certificate from the same CA (CN = its
+  // account, which checkHost falls back to without DNS names) must not pass for the edge.
+  const serverAuth = leaf !== undefined && (leaf.keyUsage === undefined || leaf.keyUsage.includes(SERVER_AUTH_OID))
+  if (leaf === undefined || ca === undefined || !serverAuth || !leaf.checkIssued(ca) || !leaf.verify(ca.publicKey) ||
       now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo) || !nameOk) {
     return new EnrollmentError('BURROW_ERR_CERT_INVALID', `the edge at ${host} did not present the CA the token pins (or its certificate does not name ${host}); pass --edge-ca to verify with a CA file`)
   }

@@ -29,6 +29,7 @@ import { parseDuration, type ZoneGrant } from '../protocol/identity.js'
 import { DEFAULT_CERT_LIFETIME_MS, DEFAULT_TOKEN_TTL_MS } from '../protocol/constants.js'
 import { loadLogin, saveLogin } from './agent-home.js'
 import { accountsAdd, accountsList, accountsToken, certsList, certsRevoke } from './admin.js'
+import { hashBearerToken, hashPassword } from '../edge/shield/auth.js'
 
 export const EXIT_OK = 0
 export const EXIT_RUNTIME = 1
@@ -328,6 +329,12 @@ interface EdgeCliOptions {
   stateDir: string
   tunnelName?: string[]
   certLifetime: number
+  config?: string
+  bodyIdleTimeout: number
+  publicTlsCert?: string
+  publicTlsKey?: string
+  publicTlsListen: ListenAddress
+  h2c: boolean
   registrationTimeout: number
   heartbeatInterval: number
   drainTimeout: number
@@ -337,14 +344,26 @@ interface EdgeCliOptions {
 
 async function runEdge (opts: EdgeCliOptions): Promise<void> {
   const log = createCliLogger(opts.logLevel, opts.pretty)
+  if ((opts.publicTlsCert === undefined) !== (opts.publicTlsKey === undefined)) {
+    process.stderr.write('burrow: --public-tls-cert and --public-tls-key go together\n')
+    process.exit(EXIT_USAGE)
+  }
   let edge: Edge
+  let publicTls: { cert: string, key: string, listen: ListenAddress } | undefined
   try {
+    if (opts.publicTlsCert !== undefined) {
+      publicTls = { cert: await readFile(opts.publicTlsCert, 'utf8'), key: await readFile(opts.publicTlsKey!, 'utf8'), listen: opts.publicTlsListen }
+    }
     edge = new Edge({
       stateDir: opts.stateDir,
       listen: opts.listen,
       tunnelListen: opts.tunnelListen,
       tunnelNames: opts.tunnelName ?? [],
       certLifetimeMs: opts.certLifetime,
+      ...(opts.config === undefined ? {} : { config: opts.config }),
+      bodyIdleTimeoutMs: opts.bodyIdleTimeout,
+      h2c: opts.h2c,
+      ...(publicTls === undefined ? {} : { publicTls }),
       registrationTimeoutMs: opts.registrationTimeout,
       heartbeatIntervalMs: opts.heartbeatInterval,
       heartbeatTimeoutMs: opts.heartbeatInterval * 2,
@@ -360,6 +379,10 @@ async function runEdge (opts: EdgeCliOptions): Promise<void> {
     ? 'no accounts yet: create one with burrow edge accounts add <name> --zone <zone>'
     : 'agents enroll with burrow login --token <token from burrow edge accounts add>')
   onSignals(log, async () => { await edge.close() })
+  // SIGHUP re-reads the policy file; an invalid file keeps the policies in force (and says why).
+  process.on('SIGHUP', () => {
+    void edge.reloadPolicies().then((ok) => log.logger.info({ ok }, ok ? 'policies reloaded on SIGHUP' : 'SIGHUP: policy file unchanged or invalid; previous policies kept'))
+  })
 }
 
 /** Runs an operator command, mapping its errors to a message and exit code 2 (bad input) or 1. */
@@ -431,10 +454,16 @@ ${EXIT_CODES_HELP}`)
     .addOption(new Option('--listen <host:port>', 'public HTTP listener for visitors').env('BURROW_LISTEN').default({ host: '127.0.0.1', port: 8080 }, '127.0.0.1:8080').argParser(parseListenOrZero))
     .addOption(new Option('--tunnel-listen <host:port>', 'TLS listener for agents (tunnels and enrollment)').env('BURROW_TUNNEL_LISTEN').default({ host: '127.0.0.1', port: 7844 }, '127.0.0.1:7844').argParser(parseListenOrZero))
     .addOption(new Option('--state-dir <dir>', 'where the CA, accounts and issued certificates live').env('BURROW_STATE_DIR').default(DEFAULT_STATE_DIR, '~/.burrow/edge'))
+    .addOption(new Option('--config <file>', 'edge policy file (YAML): rate limits, allow-lists, IP lists, authentication; reloaded on change and SIGHUP').env('BURROW_CONFIG'))
     .addOption(new Option('--cert-lifetime <days>', 'lifetime of the client certificates this edge issues').env('BURROW_CERT_LIFETIME').default(DEFAULT_CERT_LIFETIME_MS, '7').argParser(parseDays))
     .addOption(new Option('--tunnel-name <name>', 'extra DNS name or IP for the tunnel certificate (repeatable)').env('BURROW_TUNNEL_NAMES').argParser(collect))
     .addOption(new Option('--registration-timeout <ms>', 'time an agent has to register after connecting').env('BURROW_REGISTRATION_TIMEOUT').default(10_000).argParser(parseMs))
     .addOption(new Option('--heartbeat-interval <ms>', 'HTTP/2 PING interval on tunnels (timeout is twice this)').env('BURROW_HEARTBEAT_INTERVAL').default(5_000).argParser(parseMs))
+    .addOption(new Option('--public-tls-cert <file>', 'certificate (PEM) for a TLS visitor listener speaking HTTP/2 (ALPN h2) and HTTP/1.1').env('BURROW_PUBLIC_TLS_CERT'))
+    .addOption(new Option('--public-tls-key <file>', 'private key (PEM) of --public-tls-cert').env('BURROW_PUBLIC_TLS_KEY'))
+    .addOption(new Option('--public-tls-listen <host:port>', 'address of the TLS visitor listener').env('BURROW_PUBLIC_TLS_LISTEN').default({ host: '127.0.0.1', port: 8443 }, '127.0.0.1:8443').argParser(parseListenOrZero))
+    .addOption(new Option('--no-h2c', 'serve only HTTP/1.1 on the plain listener (no HTTP/2 prior knowledge)').env('BURROW_NO_H2C'))
+    .addOption(new Option('--body-idle-timeout <ms>', 'a visitor request body that stalls this long is cut (408); 0 turns it off').env('BURROW_BODY_IDLE_TIMEOUT').default(30_000).argParser(parseMs))
     .addOption(new Option('--drain-timeout <ms>', 'how long shutdown lets in-flight requests finish').env('BURROW_DRAIN_TIMEOUT').default(10_000).argParser(parseMs))
     .addOption(levelOption())
     .addOption(prettyOption())
@@ -472,6 +501,21 @@ ${EXIT_CODES_HELP}`)
     .action(async (opts: { json?: boolean, stateDir?: string }) => {
       await runAdmin(async () => { await accountsList(stateDirOf(opts), opts.json === true, { out: (l) => process.stdout.write(l + '\n') }) })
     })
+
+  edge.command('hash-password')
+    .description('Read a password from standard input and print its hash for auth.basic in the policy file.')
+    .action(async () => {
+      await runAdmin(async () => {
+        const chunks: Buffer[] = []
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+        const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+        if (password === '') throw new TypeError('no password on standard input (echo -n secret | burrow edge hash-password)')
+        process.stdout.write(await hashPassword(password) + '\n')
+      })
+    })
+  edge.command('hash-token <token>')
+    .description('Print the hash of a bearer token for auth.bearer in the policy file (the file never holds the token).')
+    .action(async (token: string) => { await runAdmin(async () => { process.stdout.write(hashBearerToken(token) + '\n') }) })
 
   const certs = edge.command('certs').description('Client certificates the edge issued.')
   certs.command('list')

@@ -17,6 +17,10 @@ import { certFingerprint } from '../transport/x509.js'
 import { TunnelRegistry } from './registry.js'
 import { TunnelConnection, type RegisterDecision } from './tunnel-connection.js'
 import { VisitorProxy } from './visitor-proxy.js'
+import { guardVisitorRequest } from './visitor-guard.js'
+import { PublicListener, type PublicHttp2Options, type PublicTlsOptions } from './public-listener.js'
+import { Shield } from './shield/shield.js'
+import { ShieldConfigWatcher, type ShieldConfig } from './shield/config.js'
 import { normaliseRegisteredHostname } from '../protocol/hostname.js'
 import { hostnameGranted } from '../protocol/identity.js'
 import { BurrowError, ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
@@ -33,12 +37,20 @@ export interface EdgeOptions {
   stateDir: string
   /** Lifetime of the client certificates this edge issues (SPEC.md §4.2). Default 7 days. */
   certLifetimeMs?: number
+  /** Policy file (YAML, README "Edge policies"): reloaded on change and by reloadPolicies(). */
+  config?: string
   /** How long an enrollment connection has to send its EnrollRequest. Default 10 s (SPEC.md §4.5). */
   enrollmentDeadlineMs?: number
   /** How often the edge re-reads identity.json and checks live connections for revocation and expiry. Default 1 s. */
   identityPollMs?: number
-  /** Public visitor listener. Default 127.0.0.1:8080. */
+  /** Public visitor listener (HTTP/1.1, and h2c unless `h2c: false`). Default 127.0.0.1:8080. */
   listen?: ListenAddress
+  /** A second public listener with TLS: HTTP/2 or HTTP/1.1 by ALPN (README "Visitors over HTTP/2"). Default address 127.0.0.1:8443. */
+  publicTls?: PublicTlsOptions
+  /** Accept HTTP/2 with prior knowledge (h2c) on the plain listener. Default true. */
+  h2c?: boolean
+  /** Limits for visitor HTTP/2 connections; every one has a safe default (README "Visitors over HTTP/2"). */
+  http2?: PublicHttp2Options
   /** Tunnel listener for agents. Default 127.0.0.1:7844. */
   tunnelListen?: ListenAddress
   /** Extra DNS names / IPs for the serving certificate, beyond localhost and loopback. */
@@ -53,10 +65,15 @@ export interface EdgeOptions {
   /** Visitor HTTP/1 timeouts. */
   headersTimeoutMs?: number
   keepAliveTimeoutMs?: number
+  /** Longest pause in a visitor's request body before the request is cut (408, or a reset once the response started). Default 30 s; 0 disables. */
+  bodyIdleTimeoutMs?: number
   logger?: Logger
 }
 
 type EdgeState = 'starting' | 'running' | 'closing' | 'closed'
+
+/** The shield's configuration before the policy file is loaded: no policy for any hostname. */
+const NO_POLICIES: ShieldConfig = { file: '', trustedProxies: [], connectionRateLimit: undefined, defaults: undefined, policies: new Map(), hasWildcards: false }
 
 /** Features this edge supports (SPEC.md §7.3); v1 defines none that change the wire. */
 const EDGE_FEATURES: readonly string[] = []
@@ -76,9 +93,15 @@ export class Edge {
   private ca: CaPair | undefined
   private identityTimer: NodeJS.Timeout | undefined
   private identityPolling = false
+  private readonly shield: Shield | undefined
+  private policyWatcher: ShieldConfigWatcher | undefined
   private readonly connections = new Set<TunnelConnection>()
+  /** Enrollment connections being served (SPEC.md §4.5): ended by close() unless already answering. */
+  private readonly enrollments = new Set<{ close: () => void }>()
   private readonly visitorSockets = new Set<Socket>()
   private readonly publicServer: HttpServer
+  /** The public listening sockets: HTTP/1 connections go to publicServer, HTTP/2 ones to its own server. */
+  private readonly publicListener: PublicListener
   private tunnelServer: tls.Server | undefined
   private connSeq = 0
   private closing: Promise<void> | undefined
@@ -86,13 +109,17 @@ export class Edge {
   constructor (options: EdgeOptions) {
     this.options = options
     this.logger = (options.logger ?? silentLogger).child({ component: 'edge' })
+    // Policies load in start(); until then (and without a file) the shield holds none.
+    this.shield = options.config === undefined ? undefined : new Shield(NO_POLICIES, this.logger.child({ component: 'shield' }))
     const proxy = new VisitorProxy({
+      ...(this.shield === undefined ? {} : { gate: this.shield }),
       registry: this.registry,
       logger: this.logger.child({ component: 'access' }),
       queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       accepting: () => this.state === 'running',
     })
     const headersTimeout = options.headersTimeoutMs ?? 20_000
+    const guard = { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? 30_000, timeoutAnswer: parserRejection('ERR_HTTP_REQUEST_TIMEOUT') }
     this.publicServer = http.createServer({
       headersTimeout,
       requestTimeout: 0, // bodies may stream for long; idle sockets are bounded by keepAliveTimeout
@@ -104,22 +131,44 @@ export class Edge {
       // A missing Host is answered by the proxy as BURROW_ERR_BAD_REQUEST (SPEC.md §5.1, §6.1),
       // not by Node's bare 400 without burrow-error / burrow-request-id.
       requireHostHeader: false,
-    }, (req, res) => proxy.handle(req, res))
-    this.publicServer.on('connection', (socket: Socket) => {
-      this.visitorSockets.add(socket)
-      socket.once('close', () => this.visitorSockets.delete(socket))
-    })
+    }, (req, res) => { guardVisitorRequest(req, res, guard); proxy.handle(req, res) })
+    // Expect: 100-continue is answered by the edge once the request passed its checks (SPEC.md §6).
+    this.publicServer.on('checkContinue', (req, res) => { guardVisitorRequest(req, res, guard); proxy.handle(req, res, true) })
+    // CONNECT (authority-form) means nothing behind a tunnel (SPEC.md §5.1); Node alone would drop it unanswered.
+    this.publicServer.on('connect', (_req: http.IncomingMessage, socket: Socket) => socket.end(parserRejection(undefined), () => socket.destroy()))
     this.publicServer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // A request Node's parser rejects (bad framing, oversized headers, too slow) still gets a coded
       // answer. Destroy once it is flushed: a client that never closes its side must not hold the socket.
-      if (socket.writable && !socket.destroyed) socket.end(parserRejection(err.code), () => socket.destroy())
+      // Never inside a response already under way (a body error after the origin answered): that one is cut.
+      const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage
+      if (socket.writable && !socket.destroyed && inFlight?.headersSent !== true) socket.end(parserRejection(err.code), () => socket.destroy())
       else socket.destroy()
       this.logger.debug({ code: err.code }, 'visitor client error')
+    })
+    this.publicListener = new PublicListener({
+      listen: options.listen ?? { host: '127.0.0.1', port: 8080 },
+      h2c: options.h2c ?? true,
+      tls: options.publicTls,
+      http2: options.http2,
+      headersTimeoutMs: headersTimeout,
+      http1: this.publicServer,
+      proxy,
+      onSocket: (socket) => this.onVisitorSocket(socket),
+      logger: this.logger,
     })
   }
 
   /** Starts both listeners. Resolves when they are bound. */
   async start (): Promise<this> {
+    if (this.options.config !== undefined) {
+      const watcher = new ShieldConfigWatcher(this.options.config, this.logger.child({ component: 'shield' }))
+      this.shield!.update(await watcher.start())
+      watcher.on('change', (config) => {
+        this.shield!.update(config)
+        this.logger.info({ file: this.options.config }, 'edge policies reloaded')
+      })
+      this.policyWatcher = watcher
+    }
     const pki = await ensureEdgePki(this.options.stateDir, this.options.tunnelNames)
     this.caCertPem = pki.caCertPem
     this.caPath = pki.caPath
@@ -142,28 +191,30 @@ export class Edge {
     }, (socket) => this.onTunnelSocket(socket))
     this.tunnelServer.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'tunnel TLS handshake failed'))
     const tunnel = this.options.tunnelListen ?? { host: '127.0.0.1', port: 7844 }
-    const pub = this.options.listen ?? { host: '127.0.0.1', port: 8080 }
     try {
       this.tunnelServer.listen(tunnel.port, tunnel.host)
       await once(this.tunnelServer, 'listening')
-      this.publicServer.listen(pub.port, pub.host)
-      await once(this.publicServer, 'listening')
+      await this.publicListener.listen()
     } catch (err) {
       this.tunnelServer.close()
-      this.publicServer.close()
+      this.publicListener.destroy()
       this.state = 'closed'
       throw err
     }
     this.state = 'running'
     this.identityTimer = setInterval(() => { void this.pollIdentity() }, this.options.identityPollMs ?? 1_000)
     this.identityTimer.unref()
-    this.logger.info({ public: this.publicAddress, tunnel: this.tunnelAddress }, 'edge listening')
+    this.logger.info({ public: this.publicAddress, publicTls: this.publicTlsAddress, tunnel: this.tunnelAddress }, 'edge listening')
     return this
   }
 
   get publicAddress (): ListenAddress {
-    const a = this.publicServer.address() as AddressInfo
-    return { host: a.address, port: a.port }
+    return this.publicListener.address
+  }
+
+  /** The public TLS listener's address, when `publicTls` is configured. */
+  get publicTlsAddress (): ListenAddress | undefined {
+    return this.publicListener.tlsAddress
   }
 
   get tunnelAddress (): ListenAddress {
@@ -187,6 +238,16 @@ export class Edge {
     return (await this.identity.createToken(account, ttlMs, this.caFingerprint)).token
   }
 
+  /** Re-reads the policy file (SIGHUP). Resolves false when it is invalid (the last good one stays). */
+  async reloadPolicies (): Promise<boolean> {
+    return await (this.policyWatcher?.reload() ?? Promise.resolve(false))
+  }
+
+  /** Requests the shield rejected, by error code. */
+  shieldStats (): Record<string, number> {
+    return this.shield?.stats() ?? {}
+  }
+
   /** Live tunnel connections (any state but closed). */
   get connectionCount (): number {
     return this.connections.size
@@ -205,26 +266,41 @@ export class Edge {
     if (this.state === 'closed') return
     this.state = 'closing'
     clearInterval(this.identityTimer)
+    this.policyWatcher?.close()
+    this.shield?.close()
     const deadline = this.options.drainTimeoutMs ?? 10_000
     this.tunnelServer?.close()
+    for (const enrollment of this.enrollments) enrollment.close()
+    // Stop accepting; HTTP/2 visitors get GOAWAY (open streams finish).
+    this.publicListener.close()
     this.publicServer.close()
     // Idle keep-alive visitors go now; busy ones after their response.
     this.publicServer.closeIdleConnections()
     await Promise.all([...this.connections].map(async (c) => await c.drain(deadline, 'edge shutting down')))
     for (const socket of this.visitorSockets) socket.destroy()
+    this.publicListener.destroy()
     this.state = 'closed'
     this.logger.info('edge closed')
   }
 
+  /** Every accepted visitor socket, whatever the listener or protocol: tracked for shutdown. */
+  private onVisitorSocket (socket: Socket): void {
+    this.shield?.admitConnection(socket)
+    this.visitorSockets.add(socket)
+    socket.once('close', () => this.visitorSockets.delete(socket))
+  }
+
   private onTunnelSocket (socket: TLSSocket): void {
     if (socket.alpnProtocol === ALPN_ENROLL_V1 && this.state === 'running') {
-      serveEnrollment(socket, {
+      const enrollment = serveEnrollment(socket, {
         ca: this.ca!,
         store: this.identity,
         lifetimeMs: this.options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
         ...(this.options.enrollmentDeadlineMs === undefined ? {} : { deadlineMs: this.options.enrollmentDeadlineMs }),
         logger: this.logger,
       })
+      this.enrollments.add(enrollment)
+      socket.once('close', () => this.enrollments.delete(enrollment))
       return
     }
     if (socket.alpnProtocol !== ALPN_V1 || this.state !== 'running') {

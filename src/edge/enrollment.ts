@@ -23,8 +23,11 @@ export interface EnrollmentDeps {
   logger: Logger
 }
 
-/** Serves one enrollment connection. */
-export function serveEnrollment (socket: TLSSocket, deps: EnrollmentDeps): void {
+/**
+ * Serves one enrollment connection. `close()` (the edge shutting down) ends it unless its request is
+ * already being answered.
+ */
+export function serveEnrollment (socket: TLSSocket, deps: EnrollmentDeps): { close: () => void } {
   const logger = deps.logger.child({ component: 'enrollment', peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` })
   const channel = new ControlChannel(socket)
   let answered = false
@@ -76,6 +79,7 @@ export function serveEnrollment (socket: TLSSocket, deps: EnrollmentDeps): void 
   channel.on('end', () => {
     if (!answered) socket.destroy()
   })
+  return { close: () => { if (!answered) socket.destroy() } }
 }
 
 async function handle (socket: TLSSocket, req: burrow.v1.EnrollRequest.$Properties, deps: EnrollmentDeps): Promise<burrow.v1.IEnrollResponse> {

@@ -6,8 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import { ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
 import { H_ERROR, H_REQUEST_ID } from '../protocol/constants.js'
+import { HOP_BY_HOP } from '../protocol/headers.js'
 
-export function writeErrorResponse (req: IncomingMessage, res: ServerResponse, code: ErrorCode, requestId: string): void {
+export function writeErrorResponse (req: IncomingMessage, res: ServerResponse, code: ErrorCode, requestId: string, extra?: Readonly<Record<string, string>>): void {
   if (res.headersSent) {
     // Too late for a status: the visitor must see a broken response, not a short one that looks complete.
     res.destroy()
@@ -25,12 +26,27 @@ export function writeErrorResponse (req: IncomingMessage, res: ServerResponse, c
     type = 'text/plain; charset=utf-8'
     body = `${status} ${STATUS_CODES[status] ?? ''}\n${code}: ${message}\nrequest id: ${requestId}\n`
   }
-  res.writeHead(status, [
+  const fields = [
     'content-type', type,
     'content-length', String(Buffer.byteLength(body)),
     'cache-control', 'no-store',
     H_ERROR, code,
     H_REQUEST_ID, requestId,
-  ])
+  ]
+  if (extra !== undefined) {
+    for (const name in extra) {
+      // HTTP/2 has no connection-specific fields (RFC 9113 §8.2.2): Node would drop them with a warning.
+      if (req.httpVersionMajor === 2 && HOP_BY_HOP.has(name.toLowerCase())) continue
+      fields.push(name, extra[name]!)
+    }
+  }
+  // A request body the edge will not read must not be parsed as the next request on this connection.
+  if (req.httpVersionMajor === 1 && !req.complete && !req.readableEnded && hasUnreadBody(req)) fields.push('connection', 'close')
+  res.writeHead(status, fields)
   res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+function hasUnreadBody (req: IncomingMessage): boolean {
+  const cl = req.headers['content-length']
+  return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined
 }

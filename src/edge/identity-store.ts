@@ -218,7 +218,13 @@ export class IdentityStore {
 
   /** Records a certificate issued outside a token redemption (a renewal). */
   async recordCertificate (serial: string, record: CertificateRecord): Promise<void> {
-    await this.update((data) => { data.certificates[serial] = record })
+    await this.update((data) => {
+      // A revocation that landed while the renewal was being signed covers it too (SPEC.md §4.8):
+      // checked here, under the lock, on the fresh file.
+      const from = record.renewedFrom === undefined ? undefined : data.certificates[record.renewedFrom]
+      if (from?.revokedAt !== undefined) throw new BurrowError('BURROW_ERR_CERT_REVOKED', `certificate ${record.renewedFrom!} has been revoked`)
+      data.certificates[serial] = record
+    })
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { addAbortSignal } from 'node:stream'
 import type { Logger } from 'pino'
@@ -13,7 +14,7 @@ import type { TunnelRegistry } from './registry.js'
 import type { TunnelConnection } from './tunnel-connection.js'
 import { writeErrorResponse } from './error-response.js'
 import { routingKeyOfHost } from '../protocol/hostname.js'
-import { connectionListedNames, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
+import { connectionListedNames, HOP_BY_HOP, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
 import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT } from '../protocol/constants.js'
 import { isErrorCode, type ErrorCode } from '../protocol/errors.js'
 
@@ -28,7 +29,35 @@ export interface VisitorProxyOptions {
   queueLimit: number
   /** False while the edge drains: every request gets EDGE_DRAINING. */
   accepting: () => boolean
+  /** The edge shield's policy check, if the edge has policies. */
+  gate?: RequestGate
 }
+
+/**
+ * A policy check on a routed request (the edge shield). Returns undefined when no policy applies to
+ * the hostname: the request takes the plain path with nothing added.
+ */
+export interface RequestGate {
+  evaluate: (req: IncomingMessage, key: string, path: string) => GateVerdict | Promise<GateVerdict> | undefined
+  /** An admitted request broke one of its verdict's limits later (a body past maxBodyBytes): count it as a rejection. */
+  countRejection?: (code: ErrorCode) => void
+}
+
+export type GateVerdict =
+  | {
+    ok: true
+    /** The target to forward: the path exactly as checked, plus the query. */
+    path: string
+    /** Fields removed from the visitor's request (credentials the edge consumed, spoofable identity fields). */
+    removeHeaders?: readonly string[]
+    /** Fields the edge sets (the authenticated identity). */
+    setHeaders?: Readonly<Record<string, string>>
+    /** Largest request body forwarded; a longer body is cut and answered 413. */
+    maxBodyBytes?: number
+    /** How long the agent has to start the response before the visitor gets 504. */
+    responseTimeoutMs?: number
+  }
+  | { ok: false, code: ErrorCode, headers?: Readonly<Record<string, string>> }
 
 /**
  * Request ids: a random per-process prefix and a counter, 32 hex characters. Unique per edge
@@ -47,6 +76,7 @@ export class VisitorProxy {
   readonly accessLog: boolean
   private readonly queueLimit: number
   private readonly accepting: () => boolean
+  private readonly gate: RequestGate | undefined
   /**
    * Host header -> routing key. Visitors repeat the same few Host values, so a small bounded map
    * saves the parse on almost every request; it is cleared whole when it fills (no eviction work).
@@ -59,37 +89,81 @@ export class VisitorProxy {
     this.accessLog = options.logger.isLevelEnabled('info')
     this.queueLimit = options.queueLimit
     this.accepting = options.accepting
+    this.gate = options.gate
   }
 
-  /** The http.Server 'request' handler. */
-  handle (req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * The http.Server 'request' handler, and its 'checkContinue' handler with `expectContinue`: then
+   * 100 Continue is sent only once the request passed every check, so a body the edge refuses is
+   * never invited.
+   */
+  handle (req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
     const exchange = new Exchange(this, req, res)
     if (!this.accepting()) {
       exchange.reject('BURROW_ERR_EDGE_DRAINING')
       return
     }
-    const host = req.headers.host
+    const host = visitorHost(req)
     const key = host === undefined ? undefined : this.routingKey(host)
-    if (key === undefined) {
+    const path = key === undefined ? undefined : originFormTarget(req.url!, key)
+    if (path === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
       return
     }
+    const verdict = this.gate?.evaluate(req, key!, path)
+    if (verdict === undefined) {
+      this.forward(exchange, key!, host!, path, undefined, expectContinue)
+    } else if ('then' in verdict) {
+      verdict.then((v) => this.afterGate(exchange, key!, host!, v, expectContinue), (err: unknown) => {
+        this.logger.error({ err, requestId: exchange.requestId }, 'policy check failed')
+        exchange.reject('BURROW_ERR_INTERNAL')
+      })
+    } else {
+      this.afterGate(exchange, key!, host!, verdict, expectContinue)
+    }
+  }
+
+  private afterGate (exchange: Exchange, key: string, host: string, verdict: GateVerdict, expectContinue: boolean): void {
+    if (!verdict.ok) {
+      exchange.reject(verdict.code, verdict.headers)
+      return
+    }
+    this.forward(exchange, key, host, verdict.path, verdict, expectContinue)
+  }
+
+  private forward (exchange: Exchange, key: string, host: string, path: string, verdict: GateVerdict & { ok: true } | undefined, expectContinue: boolean): void {
+    if (exchange.closed) return // the visitor left while the policy check ran
     const conn = this.registry.pick(key)
     if (conn === undefined) {
       exchange.reject(this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST')
       return
     }
-    const path = originFormTarget(req.url!, key)
-    const headers = path === undefined ? undefined : tunnelRequestHeaders(req, path, host!, exchange.requestId)
+    const req = exchange.req
+    const headers = tunnelRequestHeaders(req, path, host, exchange.requestId)
     if (headers === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
       return
     }
+    if (expectContinue) {
+      // The edge answered the expectation itself; the agent must not see it again.
+      delete headers.expect
+    }
+    if (verdict !== undefined) {
+      if (verdict.removeHeaders !== undefined) for (const name of verdict.removeHeaders) delete headers[name]
+      if (verdict.setHeaders !== undefined) for (const name in verdict.setHeaders) headers[name] = verdict.setHeaders[name]
+      exchange.limit(verdict.maxBodyBytes, verdict.responseTimeoutMs)
+    }
     exchange.route(key, headers, requestHasBody(req))
+    if (expectContinue) exchange.res.writeContinue()
     this.dispatch(exchange, conn)
   }
 
   /** Opens the exchange's stream on `conn`. */
+  /** Tells the gate that an admitted request was refused by one of its limits (SPEC.md §11.5: every rejection is counted). */
+  limitBroken (code: ErrorCode): void {
+    this.gate?.countRejection?.(code)
+  }
+
   private dispatch (exchange: Exchange, conn: TunnelConnection): void {
     // Streams beyond the agent's limit wait in nghttp2's queue until one closes; bound that queue.
     if (conn.inflight >= conn.streamLimit + this.queueLimit) {
@@ -130,6 +204,14 @@ export class VisitorProxy {
     this.dispatch(exchange, next)
   }
 
+  /**
+   * Answers a request the listener refused before routing (an HTTP/2 header list over the limit),
+   * with a request id and an access-log line like any other.
+   */
+  refuse (req: IncomingMessage, res: ServerResponse, code: ErrorCode): void {
+    new Exchange(this, req, res).reject(code)
+  }
+
   private routingKey (host: string): string | undefined {
     let key = this.hostKeys.get(host)
     if (key === undefined && !this.hostKeys.has(host)) {
@@ -145,6 +227,8 @@ export class VisitorProxy {
 const MAX_ATTEMPTS = 2
 
 function requestHasBody (req: IncomingMessage): boolean {
+  // HTTP/2: a body follows unless the HEADERS frame ended the stream (content-length is optional).
+  if (req.httpVersionMajor === 2) return !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
   const cl = req.headers['content-length']
   if (cl !== undefined) return cl !== '0'
   return req.headers['transfer-encoding'] !== undefined
@@ -170,11 +254,28 @@ function originFormTarget (url: string, routingKey: string): string | undefined 
   return target.pathname + target.search
 }
 
+/**
+ * The visitor's Host. HTTP/2 (RFC 9113 §8.3.1) carries it as :authority, and may carry a `host`
+ * field as well: the two must agree, or the request is ambiguous (undefined: refused as bad).
+ */
+function visitorHost (req: IncomingMessage): string | undefined {
+  const host = req.headers.host
+  if (req.httpVersionMajor !== 2) return host
+  const authority = req.headers[':authority'] as string | undefined
+  if (authority === undefined) return host
+  return host === undefined || host === authority ? authority : undefined
+}
+
 /** Errors ClientHttp2Session.request() throws for a header map it refuses (the session survives). */
 const HEADER_ERRORS: ReadonlySet<string> = new Set([
   'ERR_HTTP2_HEADER_SINGLE_VALUE', 'ERR_HTTP2_INVALID_CONNECTION_HEADERS', 'ERR_HTTP2_INVALID_HEADER_VALUE',
   'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN',
 ])
+
+/** Fields the edge sets, strips or answers itself; their underscore spellings are dropped too. */
+function isEdgeOwned (name: string, listed: ReturnType<typeof connectionListedNames>): boolean {
+  return name.startsWith('x-forwarded-') || name === 'forwarded' || isBurrowHeader(name) || isHopByHop(name, listed)
+}
 
 /**
  * Builds the stream's header block from the visitor's raw headers (SPEC.md §5.1, §5.3): hop-by-hop,
@@ -193,6 +294,7 @@ function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string,
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase()
     const value = raw[i + 1]!
+    if (name.charCodeAt(0) === 58 /* : */) continue // an HTTP/2 visitor's pseudo-headers: set above
     if (name === 'host') {
       if (value !== host) return undefined // a second Host
       continue
@@ -202,15 +304,19 @@ function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string,
       continue
     }
     if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue
+    // CGI-style origins read "x_forwarded_for" as X-Forwarded-For: an underscore spelling of a field the
+    // edge sets or strips would let a visitor spoof it (SPEC.md §5.3.2).
+    if (name.includes('_') && isEdgeOwned(name.replace(/_/g, '-'), listed)) continue
     if (!isValidHeaderName(name) || !isValidHeaderValue(value)) continue
     const prev = headers[name]
     if (prev === undefined) headers[name] = value
+    else if (name === 'cookie') headers.cookie = `${prev as string}; ${value}` // HTTP/2 cookie crumbs (RFC 9113 §8.2.3)
     else if (SINGLE_VALUE.has(name)) return undefined
     else if (Array.isArray(prev)) prev.push(value)
     else headers[name] = [prev as string, value]
   }
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? ''
-  headers['x-forwarded-proto'] = 'http'
+  headers['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted === true ? 'https' : 'http'
   headers['x-forwarded-host'] = host
   headers[H_REQUEST_ID] = requestId
   return headers
@@ -223,6 +329,8 @@ function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string,
  */
 class Exchange {
   readonly requestId = nextRequestId()
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
   /** Routing state, kept so a refused request can be sent again (VisitorProxy.retry). */
   key: string | undefined
   headers: OutgoingHttpHeaders | undefined
@@ -230,11 +338,14 @@ class Exchange {
   attempts = 1
   private readonly proxy: VisitorProxy
   private conn: TunnelConnection | undefined
-  private readonly req: IncomingMessage
-  private readonly res: ServerResponse
+  /** Set by the shield: body size cap and response deadline (SPEC.md §6). */
+  private maxBodyBytes: number | undefined
+  private responseTimeoutMs: number | undefined
+  private responseTimer: NodeJS.Timeout | undefined
   private readonly started: number
   private stream: ClientHttp2Stream | undefined
   private responded = false
+  private visitorClosed = false
   private done = false
   /** The error code answered, for the access log (headers given to writeHead are not readable back). */
   private errorCode: ErrorCode | undefined
@@ -253,11 +364,22 @@ class Exchange {
     this.hasBody = hasBody
   }
 
+  /** The visitor's response is closed (it left, or it was answered). */
+  get closed (): boolean {
+    // visitorClosed: Node's HTTP/2 compat response has no `closed`.
+    return this.visitorClosed || this.res.closed || this.res.writableEnded
+  }
+
+  limit (maxBodyBytes: number | undefined, responseTimeoutMs: number | undefined): void {
+    this.maxBodyBytes = maxBodyBytes
+    this.responseTimeoutMs = responseTimeoutMs
+  }
+
   /** Answers with an edge error before any response started. */
-  reject (code: ErrorCode): void {
+  reject (code: ErrorCode, headers?: Readonly<Record<string, string>>): void {
     this.done = true
     this.errorCode = code
-    writeErrorResponse(this.req, this.res, code, this.requestId)
+    writeErrorResponse(this.req, this.res, code, this.requestId, headers)
   }
 
   attach (stream: ClientHttp2Stream, conn: TunnelConnection): void {
@@ -266,10 +388,31 @@ class Exchange {
     stream.once('response', (headers: H2Headers, _flags: number, rawHeaders: string[]) => this.onResponse(headers, rawHeaders))
     stream.on('error', noop) // outcomes are decided in onStreamClose from rstCode
     stream.once('close', () => this.onStreamClose())
-    if (this.hasBody) this.req.pipe(stream)
+    if (this.responseTimeoutMs !== undefined) {
+      this.responseTimer = setTimeout(() => this.fail('BURROW_ERR_ORIGIN_TIMEOUT'), this.responseTimeoutMs)
+    }
+    if (this.hasBody) {
+      const max = this.maxBodyBytes
+      if (max !== undefined) {
+        // Only hostnames with a body limit pay for counting.
+        let seen = 0
+        const count = (chunk: Buffer): void => {
+          seen += chunk.length
+          if (seen > max) {
+            this.req.off('data', count)
+            this.req.unpipe(stream)
+            this.fail('BURROW_ERR_BODY_TOO_LARGE')
+            this.proxy.limitBroken('BURROW_ERR_BODY_TOO_LARGE')
+          }
+        }
+        this.req.on('data', count)
+      }
+      this.req.pipe(stream)
+    }
   }
 
   private onResponse (headers: H2Headers, raw: string[]): void {
+    clearTimeout(this.responseTimer)
     const res = this.res
     const stream = this.stream!
     if (headers[H_RESPONSE_SOURCE] === SOURCE_AGENT) {
@@ -283,9 +426,12 @@ class Exchange {
     // From the raw field list, not Node's header object: that one joins repeated fields (Link,
     // Vary…) into one line, and repeated values must reach the visitor as sent (SPEC.md §5.5).
     const flat: string[] = []
+    const h2 = this.req.httpVersionMajor === 2
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!
       if (name.charCodeAt(0) === 58 /* : */ || isBurrowHeader(name)) continue
+      // Connection-specific fields do not exist in HTTP/2 (RFC 9113 §8.2.2); Node would drop them with a warning.
+      if (h2 && HOP_BY_HOP.has(name)) continue
       flat.push(name, raw[i + 1]!)
     }
     flat.push(H_REQUEST_ID, this.requestId)
@@ -311,6 +457,7 @@ class Exchange {
   }
 
   private onStreamClose (): void {
+    clearTimeout(this.responseTimer)
     if (this.done) return
     const rstCode = this.stream!.rstCode
     if (rstCode === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
@@ -324,6 +471,8 @@ class Exchange {
   }
 
   private onVisitorClose (): void {
+    this.visitorClosed = true
+    clearTimeout(this.responseTimer)
     if (!this.done && !this.res.writableFinished) {
       // The visitor went away first: cancel the stream so the agent aborts the origin request.
       this.done = true
@@ -336,6 +485,7 @@ class Exchange {
   private fail (code: ErrorCode): void {
     if (this.done) return
     this.done = true
+    clearTimeout(this.responseTimer)
     if (this.responded || this.res.headersSent) {
       // Part of the response is out: break the visitor connection so the truncation is visible.
       this.res.destroy()
@@ -352,7 +502,7 @@ class Exchange {
     this.proxy.logger.info({
       requestId: this.requestId,
       method: req.method,
-      host: req.headers.host,
+      host: req.headers.host ?? req.headers[':authority'],
       path: req.url,
       status: res.statusCode,
       error: this.errorCode,

@@ -37,7 +37,7 @@ export function routingKeyOfHost (host: string | undefined): string | undefined 
   const colon = host.lastIndexOf(':')
   if (colon !== -1) {
     const port = host.slice(colon + 1)
-    if (!/^[0-9]{1,5}$/.test(port)) return undefined
+    if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return undefined
     end = colon
   }
   if (end > 0 && host.charCodeAt(end - 1) === 46 /* . */) end--
