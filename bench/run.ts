@@ -47,6 +47,8 @@ interface CliOptions {
   pipelining: number;
   directOnly: boolean;
   keepLogs: boolean;
+  /** run the edge with a policy file (rate limit, allow-list, IP list, Basic auth, body limit) on the benchmark host */
+  policy: boolean;
   /** burrow CLI entry point; undefined = dist/cli/main.js (built on demand) */
   cli: string | undefined;
 }
@@ -57,6 +59,7 @@ const USAGE = `usage: tsx bench/run.ts [options]
   --pipelining N       HTTP/1.1 pipelining depth per connection (default 1)
   --direct-only        only benchmark the origin directly (no build, no edge/agent)
   --keep-logs          keep the child-process log directory even when everything passed
+  --policy             put the benchmark hostname behind an edge policy (every check passes; measures their cost)
   --cli FILE           burrow CLI entry point to run (default dist/cli/main.js, built if missing)
   -h, --help           show this help`;
 
@@ -76,6 +79,7 @@ function parseCli(argv: string[]): CliOptions {
         pipelining: { type: 'string' },
         'direct-only': { type: 'boolean', default: false },
         'keep-logs': { type: 'boolean', default: false },
+        policy: { type: 'boolean', default: false },
         cli: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -110,7 +114,7 @@ function parseCli(argv: string[]): CliOptions {
   }
   const cli = v.cli === undefined ? undefined : path.resolve(v.cli);
   if (cli !== undefined && !fs.existsSync(cli)) usageError(`--cli ${cli} does not exist`);
-  return { durationS, connections, pipelining, directOnly: v['direct-only'], keepLogs: v['keep-logs'], cli };
+  return { durationS, connections, pipelining, directOnly: v['direct-only'], keepLogs: v['keep-logs'], policy: v.policy, cli };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ interface SimpleResponse {
 function httpGet(port: number, urlPath: string, host: string, timeoutMs: number): Promise<SimpleResponse | undefined> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method: 'GET', headers: { host }, agent: false, timeout: timeoutMs },
+      { host: '127.0.0.1', port, path: urlPath, method: 'GET', headers: { host, ...tunnelAuth }, agent: false, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -415,8 +419,31 @@ async function startOrigin(logDir: string): Promise<{ child: Child; port: number
   return { child, port };
 }
 
-async function startTunnel(cli: string, logDir: string, originPort: number): Promise<{ edge: Child; agent: Child; listenPort: number }> {
+/** Extra request fields for the tunnel target: the Basic credentials of the --policy run. */
+let tunnelAuth: Record<string, string> = {};
+
+/** A policy in which every check runs and passes for the benchmark's requests (SPEC.md §11.1). */
+async function writePolicy(dir: string): Promise<string> {
+  const { hashPassword } = await import('../src/edge/shield/auth.js');
+  const file = path.join(dir, 'edge.yaml');
+  fs.writeFileSync(file, [
+    'defaults:',
+    '  rateLimit: { requestsPerSecond: 1000000, burst: 1000000, per: ip }',
+    'hosts:',
+    `  ${HOSTNAME}:`,
+    '    allow: { methods: [GET], paths: ["/*"] }',
+    '    ipAllow: ["127.0.0.0/8"]',
+    `    auth: { basic: { bench: "${await hashPassword('bench-password')}" } }`,
+    '    maxBodyBytes: 1048576',
+    '',
+  ].join('\n'));
+  tunnelAuth = { authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` };
+  return file;
+}
+
+async function startTunnel(cli: string, logDir: string, originPort: number, policy: boolean): Promise<{ edge: Child; agent: Child; listenPort: number }> {
   const stateDir = fs.mkdtempSync(path.join(logDir, 'edge-state-'));
+  const policyArgs = policy ? ['--config', await writePolicy(logDir)] : [];
   const agentHome = fs.mkdtempSync(path.join(logDir, 'agent-home-'));
   const [listenPort, tunnelPort] = (await freePorts(2)) as [number, number];
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -427,6 +454,7 @@ async function startTunnel(cli: string, logDir: string, originPort: number): Pro
     '--tunnel-listen', `127.0.0.1:${tunnelPort}`,
     '--state-dir', stateDir,
     '--log-level', 'info',
+    ...policyArgs,
   ]);
 
   // the agent needs the CA the edge writes on first start, and is happier when the edge already listens
@@ -683,7 +711,7 @@ async function main(): Promise<number> {
     let tunnel: Awaited<ReturnType<typeof startTunnel>> | undefined;
     if (!opts.directOnly) {
       const t0 = Date.now();
-      tunnel = await startTunnel(opts.cli ?? CLI, logDir, origin.port);
+      tunnel = await startTunnel(opts.cli ?? CLI, logDir, origin.port, opts.policy);
       process.stdout.write(
         `tunnel ready in ${Date.now() - t0} ms: edge 127.0.0.1:${tunnel.listenPort} (pid ${String(tunnel.edge.proc.pid)}), ` +
           `agent pid ${String(tunnel.agent.proc.pid)}\n`,
@@ -699,7 +727,7 @@ async function main(): Promise<number> {
       connections: Math.max(...opts.connections),
       pipelining: opts.pipelining,
       durationS: WARMUP_S,
-      ...(tunnel === undefined ? {} : { headers: { host: HOSTNAME } }),
+      ...(tunnel === undefined ? {} : { headers: { host: HOSTNAME, ...tunnelAuth } }),
       requests: BODIES.map((b) => ({ method: 'GET', path: b.path })),
       verifyBody: (body) => body === TINY_BODY || body === BODY_16K_TEXT,
     });
@@ -730,7 +758,7 @@ async function main(): Promise<number> {
             connections,
             pipelining: opts.pipelining,
             durationS: opts.durationS,
-            ...(target === 'tunnel' ? { headers: { host: HOSTNAME } } : {}),
+            ...(target === 'tunnel' ? { headers: { host: HOSTNAME, ...tunnelAuth } } : {}),
             verifyBody,
           });
           const loadgen = process.cpuUsage(loadgenBefore);
@@ -794,6 +822,7 @@ async function main(): Promise<number> {
       pipelining: opts.pipelining,
       connections: opts.connections,
       direct_only: opts.directOnly,
+      policy: opts.policy,
       peak_rss_scope: opts.directOnly ? null : rssScope,
       ok: harnessError === undefined && failedRuns.length === 0,
       ...(harnessError === undefined ? {} : { error: harnessError }),

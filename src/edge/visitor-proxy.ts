@@ -149,7 +149,12 @@ export class VisitorProxy {
       delete headers.expect
     }
     if (verdict !== undefined) {
-      if (verdict.removeHeaders !== undefined) for (const name of verdict.removeHeaders) delete headers[name]
+      const remove = verdict.removeHeaders
+      if (remove !== undefined) {
+        for (const name of remove) delete headers[name]
+        // And their underscore spellings (SPEC.md §5.3.2): CGI-style origins read x_user as X-User.
+        for (const name in headers) if (name.includes('_') && remove.includes(name.replace(/_/g, '-'))) delete headers[name]
+      }
       if (verdict.setHeaders !== undefined) for (const name in verdict.setHeaders) headers[name] = verdict.setHeaders[name]
       exchange.limit(verdict.maxBodyBytes, verdict.responseTimeoutMs)
     }
@@ -274,7 +279,7 @@ const HEADER_ERRORS: ReadonlySet<string> = new Set([
 
 /** Fields the edge sets, strips or answers itself; their underscore spellings are dropped too. */
 function isEdgeOwned (name: string, listed: ReturnType<typeof connectionListedNames>): boolean {
-  return name.startsWith('x-forwarded-') || name === 'forwarded' || isBurrowHeader(name) || isHopByHop(name, listed)
+  return name.startsWith('x-forwarded-') || isBurrowHeader(name) || isHopByHop(name, listed)
 }
 
 /**

@@ -5,6 +5,7 @@
  * policy takes the plain path (evaluate returns undefined, nothing allocated).
  */
 import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import type { BlockList, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { ErrorCode } from '../../protocol/errors.js'
@@ -221,7 +222,13 @@ function headerBytes (raw: readonly string[]): number {
   return n + raw.length * 2 // ": " and CRLF per field, roughly
 }
 
-/** For HTTP/1, ask the client to close the connection (HTTP/2 has no such field). */
+/**
+ * For HTTP/1, ask the client to close the connection. HTTP/2 has no such field: the session is closed
+ * gracefully instead (GOAWAY now, the streams already open, this one included, are still answered).
+ */
 function closing (req: IncomingMessage, headers: Record<string, string>): Record<string, string> {
-  return req.httpVersionMajor === 1 ? { ...headers, connection: 'close' } : headers
+  if (req.httpVersionMajor === 1) return { ...headers, connection: 'close' }
+  const session = (req as unknown as Http2ServerRequest).stream.session
+  if (session !== undefined && !session.closed) session.close()
+  return headers
 }
