@@ -65,7 +65,7 @@ export interface EdgeOptions {
   /** Visitor HTTP/1 timeouts. */
   headersTimeoutMs?: number
   keepAliveTimeoutMs?: number
-  /** Longest pause in a visitor's request body before the request is cut (408, or a reset once the response started). Default 30 s; 0 disables. */
+  /** Longest pause in a visitor's request body, HTTP/1 or HTTP/2, before the request is cut (408, or a reset once the response started). Default 30 s; 0 disables. */
   bodyIdleTimeoutMs?: number
   logger?: Logger
 }
@@ -153,6 +153,7 @@ export class Edge {
       headersTimeoutMs: headersTimeout,
       http1: this.publicServer,
       proxy,
+      bodyIdleTimeoutMs: guard.bodyIdleTimeoutMs,
       onSocket: (socket) => this.onVisitorSocket(socket),
       logger: this.logger,
     })

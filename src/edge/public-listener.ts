@@ -18,8 +18,9 @@
  * advertised limits with small defaults, a headers and an idle deadline per session, header-list
  * size checked in JS too (nghttp2 enforces the advertised limit only once the client acknowledged
  * our SETTINGS), request dispatch deferred by one event-loop turn so a stream reset in the same read
- * never reaches the tunnel, and a premature-reset counter that closes a Rapid Reset session (nghttp2's
- * own limit sends GOAWAY but leaves the connection open).
+ * never reaches the tunnel, a premature-reset counter that closes a Rapid Reset session (nghttp2's
+ * own limit sends GOAWAY but leaves the connection open), and the edge's body idle timeout on every
+ * request stream (guardHttp2Request in visitor-guard.ts).
  */
 import net, { type AddressInfo, type Socket } from 'node:net'
 import tls, { type TLSSocket } from 'node:tls'
@@ -30,6 +31,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { once } from 'node:events'
 import type { Logger } from 'pino'
 import type { VisitorProxy } from './visitor-proxy.js'
+import { guardHttp2Request } from './visitor-guard.js'
 
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
@@ -119,6 +121,8 @@ export interface PublicListenerOptions {
   http1: HttpServer
   /** Serves every HTTP/2 request. */
   proxy: VisitorProxy
+  /** The edge's body idle timeout, applied to every HTTP/2 request stream too (visitor-guard.ts). 0 disables. */
+  bodyIdleTimeoutMs: number
   /**
    * Called once per visitor connection with the socket its requests are served on (see
    * visitorSocketOf): a plain one when accepted, before anything is read; a TLS one when its
@@ -412,7 +416,7 @@ export class PublicListener {
     // One event-loop turn later: nghttp2 hands over a whole read at once, so the RST_STREAM of a
     // Rapid Reset pair sent with its HEADERS has arrived by then and the stream is simply dropped,
     // never reaching the tunnel or the origin.
-    setImmediate(dispatch, this.options.proxy, req, res, expectContinue)
+    setImmediate(dispatch, this.options.proxy, req, res, expectContinue, this.options.bodyIdleTimeoutMs)
   }
 }
 
@@ -422,10 +426,11 @@ export class PublicListener {
  * writeHead with a flat list, write/drain, end, destroy, writeContinue, 'close'); the casts are
  * confined to this file and test/e2e/public-h2.test.ts exercises that path.
  */
-function dispatch (proxy: VisitorProxy, req: Http2ServerRequest, res: Http2ServerResponse, expectContinue: boolean): void {
+function dispatch (proxy: VisitorProxy, req: Http2ServerRequest, res: Http2ServerResponse, expectContinue: boolean, bodyIdleTimeoutMs: number): void {
   const stream = req.stream
   if (stream.destroyed || stream.closed) return // reset by the visitor before it was dispatched
-  proxy.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, expectContinue)
+  const proxied = proxy.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, expectContinue)
+  guardHttp2Request(req, proxied, bodyIdleTimeoutMs)
 }
 
 /** Visitor HTTP/2 sessions and the socket each was adopted from (see visitorSocketOf). */

@@ -4,7 +4,7 @@
  * This is the hot path the benchmark watches: no logging per chunk, no per-chunk allocation,
  * header maps built once per request.
  */
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2'
+import http2, { type ClientHttp2Stream, type Http2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { randomBytes } from 'node:crypto'
@@ -59,6 +59,17 @@ export type GateVerdict =
   }
   | { ok: false, code: ErrorCode, headers?: Readonly<Record<string, string>> }
 
+/** A request VisitorProxy.handle took, as the listener's guards see it. */
+export interface ProxiedRequest {
+  /**
+   * The visitor's request body stalled (the HTTP/2 body idle guard, visitor-guard.ts). The tunnel
+   * stream is cancelled whatever the request's state, so the origin sees an aborted request, never a
+   * short body that looks complete; 408 BURROW_ERR_REQUEST_TIMEOUT is answered when no response
+   * started. Returns whether it answered (if not, the caller resets the visitor's stream).
+   */
+  bodyStalled: () => boolean
+}
+
 /**
  * Request ids: a random per-process prefix and a counter, 32 hex characters. Unique per edge
  * process without calling the CSPRNG per request (ids identify, they are not secrets).
@@ -97,18 +108,18 @@ export class VisitorProxy {
    * 100 Continue is sent only once the request passed every check, so a body the edge refuses is
    * never invited.
    */
-  handle (req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
+  handle (req: IncomingMessage, res: ServerResponse, expectContinue = false): ProxiedRequest {
     const exchange = new Exchange(this, req, res)
     if (!this.accepting()) {
       exchange.reject('BURROW_ERR_EDGE_DRAINING')
-      return
+      return exchange
     }
     const host = visitorHost(req)
     const key = host === undefined ? undefined : this.routingKey(host)
     const path = key === undefined ? undefined : originFormTarget(req.url!, key)
     if (path === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
-      return
+      return exchange
     }
     const verdict = this.gate?.evaluate(req, key!, path)
     if (verdict === undefined) {
@@ -121,6 +132,7 @@ export class VisitorProxy {
     } else {
       this.afterGate(exchange, key!, host!, verdict, expectContinue)
     }
+    return exchange
   }
 
   private afterGate (exchange: Exchange, key: string, host: string, verdict: GateVerdict, expectContinue: boolean): void {
@@ -332,7 +344,7 @@ function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string,
  * the stream to the tunnel session; it wires them together, decides the outcome once, and writes
  * the access-log line when the visitor's response closes.
  */
-class Exchange {
+class Exchange implements ProxiedRequest {
   readonly requestId = nextRequestId()
   readonly req: IncomingMessage
   readonly res: ServerResponse
@@ -487,6 +499,21 @@ class Exchange {
     if (this.proxy.accessLog) this.logAccess()
   }
 
+  bodyStalled (): boolean {
+    if (!this.done && !this.res.headersSent) {
+      this.fail('BURROW_ERR_REQUEST_TIMEOUT')
+      return true
+    }
+    // A response started (or was relayed whole while the upload went on): the visitor's stream is
+    // the caller's to reset; the origin's request is aborted here.
+    this.done = true
+    this.errorCode ??= 'BURROW_ERR_REQUEST_TIMEOUT'
+    clearTimeout(this.responseTimer)
+    const stream = this.stream
+    if (stream !== undefined && !stream.closed) cancelStream(stream)
+    return false
+  }
+
   private fail (code: ErrorCode): void {
     if (this.done) return
     this.done = true
@@ -522,9 +549,10 @@ class Exchange {
  * RST_STREAM CANCEL and nothing before it (SPEC.md §5.8). Node's close(code) first ends the
  * writable side (DATA with END_STREAM), so while the upload is still open the agent would see a
  * cut-off body end cleanly; a destroy by an AbortError sends RST_STREAM CANCEL alone. Once our side
- * has ended, close(CANCEL) is equivalent and allocates nothing.
+ * has ended, close(CANCEL) is equivalent and allocates nothing. Also resets a visitor's HTTP/2
+ * stream (visitor-guard.ts), where the same holds for a response under way.
  */
-function cancelStream (stream: ClientHttp2Stream): void {
+export function cancelStream (stream: Http2Stream): void {
   if (stream.closed || stream.destroyed) return
   if (stream.writableEnded) {
     stream.close(NGHTTP2_CANCEL)
