@@ -80,6 +80,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private stopping: Promise<void> | undefined
   private identity: AgentIdentity
   private renewTimer: NodeJS.Timeout | undefined
+  /** Renewal attempts that failed since the last success: the backoff exponent. */
+  private renewFailures = 0
   /** Connections replaced by a renewal, finishing their in-flight streams. */
   private readonly retiring = new Set<TunnelClient>()
   /** The connection a renewal is opening (make-before-break), until it is adopted or given up. */
@@ -272,12 +274,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     } catch (err) {
       const code = isBurrowError(err) ? err.code : (err as NodeJS.ErrnoException).code
       const hopeless = err instanceof EnrollmentError && /^BURROW_ERR_CERT_|^BURROW_ERR_AUTH_FAILED$/.test(err.code)
-      const retryMs = Math.min(300_000, Math.max(1_000, Math.floor((old.notAfterMs - Date.now()) / 10)))
+      // SPEC.md §4.7: retry with the reconnect backoff (§8.1), at least 1 s apart, and before the expiry.
+      const backoff = fullJitterDelay(this.renewFailures++, this.options.retryBaseMs ?? 1_000, this.options.retryMaxDelayMs ?? 30_000)
+      const retryMs = Math.max(1_000, Math.min(backoff, old.notAfterMs - Date.now() - 1_000))
       this.logger.error({ code, reason: (err as Error).message, retryMs: hopeless ? undefined : retryMs }, hopeless ? 'certificate renewal refused' : 'certificate renewal failed; retrying')
       if (!hopeless && !this.finished) this.armRenewal(retryMs)
       return
     }
     if (this.finished) return
+    this.renewFailures = 0
     this.identity = fresh
     this.logger.info({ serial: fresh.serial, notAfter: new Date(fresh.notAfterMs).toISOString() }, 'renewed the client certificate')
     try {

@@ -3,7 +3,7 @@
 // right, and a visitor-supplied value never decides its own address.
 import t from 'tap'
 import { BlockList } from 'node:net'
-import { buildBlockList, canonicalIp, clientIp, ipAllowed } from '../../src/edge/shield/client-ip.js'
+import { buildBlockList, canonicalIp, clientIp, ipAllowed, rateKeyIp } from '../../src/edge/shield/client-ip.js'
 
 t.test('#4 canonicalIp: one text form per address; anything else is not an address', async (t) => {
   const cases: Array<[string, string | undefined]> = [
@@ -157,4 +157,19 @@ t.test('#4 a spoofed X-Forwarded-For never grants access; a trusted proxy chain 
   t.equal(ipAllowed(spoofedBehindProxy, allow), false, 'a visitor behind our proxy claiming an allowed address')
   const real = clientIp('10.0.0.1', '192.0.2.1', trusted)
   t.equal(ipAllowed(real, allow), true, 'an allowed visitor behind our proxy')
+})
+
+t.test('rateKeyIp: IPv4 as is, IPv6 by its /64, so one client cannot cycle addresses of its prefix', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::9', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1:2:3:4', 'fe80:0:0:0::/64'],
+    ['2001:db8:0:abcd::', '2001:db8:0:abcd::/64'],
+  ]
+  for (const [ip, key] of cases) t.equal(rateKeyIp(canonicalIp(ip)!), key, ip)
+  t.equal(rateKeyIp(canonicalIp('2001:db8:1:2::a')!), rateKeyIp(canonicalIp('2001:db8:1:2:ffff:ffff:ffff:ffff')!), 'two addresses of one /64 share a key')
+  t.not(rateKeyIp(canonicalIp('2001:db8:1:2::a')!), rateKeyIp(canonicalIp('2001:db8:1:3::a')!), 'neighbouring /64s do not')
 })

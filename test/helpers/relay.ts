@@ -13,14 +13,21 @@ export interface Relay {
   /** Connections relayed so far. */
   readonly accepted: number
   freeze: () => void
+  /** While true, new connections are accepted and closed at once (the edge looks unreachable). */
+  refuseNew: (on: boolean) => void
 }
 
 export async function startRelay (t: T, target: string): Promise<Relay> {
   const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))]
   const live = new Set<{ a: net.Socket, b: net.Socket }>()
   let accepted = 0
+  let refusing = false
   const server = net.createServer((a) => {
     accepted++
+    if (refusing) {
+      a.destroy()
+      return
+    }
     const b = net.connect(port, host)
     const pair = { a, b }
     live.add(pair)
@@ -43,6 +50,7 @@ export async function startRelay (t: T, target: string): Promise<Relay> {
   return {
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     get accepted () { return accepted },
+    refuseNew: (on: boolean) => { refusing = on },
     freeze: () => {
       for (const pair of live) {
         pair.a.unpipe(pair.b)

@@ -132,3 +132,18 @@ export function ipAllowed (ip: string | undefined, allow?: BlockList | undefined
   if (deny !== undefined && deny.check(ip, type)) return false
   return allow === undefined || allow.check(ip, type)
 }
+
+/**
+ * The address a rate limit counts (README "Edge policies"): an IPv4 address as is, an IPv6 address by
+ * its /64 prefix. One IPv6 client usually holds a whole /64, so counting single addresses would give
+ * it 2^64 fresh budgets. Input is canonical (canonicalIp); anything else is returned unchanged.
+ */
+export function rateKeyIp (ip: string): string {
+  if (!ip.includes(':') || ip.includes('.')) return ip
+  const [head, tail] = ip.split('::') as [string, string | undefined]
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  if (groups.length !== 8) return ip
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+}

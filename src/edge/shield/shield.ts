@@ -13,7 +13,7 @@ import type { GateVerdict, RequestGate } from '../visitor-proxy.js'
 import { policyFor, type HostPolicy, type ShieldConfig } from './config.js'
 import { normaliseTarget } from './paths.js'
 import { compileRoutes, type RouteMatcher } from './routes.js'
-import { buildBlockList, canonicalIp, clientIp, ipAllowed } from './client-ip.js'
+import { buildBlockList, canonicalIp, clientIp, ipAllowed, rateKeyIp } from './client-ip.js'
 import { createAuthenticator, type Authenticator } from './auth.js'
 import { RateLimits, keyFor, type RateLimiter } from './rate-limit.js'
 import { visitorSocketOf } from '../public-listener.js'
@@ -84,7 +84,8 @@ export class Shield implements RequestGate {
   admitConnection (socket: Socket): void {
     const limiter = this.connectionLimiter
     if (limiter === undefined) return
-    const r = limiter.tryConsume(`conn|${socket.remoteAddress ?? ''}`)
+    const peer = socket.remoteAddress === undefined ? undefined : canonicalIp(socket.remoteAddress)
+    const r = limiter.tryConsume(`conn|${peer === undefined ? '' : rateKeyIp(peer)}`)
     if (!r.ok) this.overLimit.set(socket, r.retryAfterS)
   }
 
@@ -107,7 +108,7 @@ export class Shield implements RequestGate {
     if (c.limiter !== undefined) {
       // Decided synchronously: streams that arrive in one read are counted one by one.
       // Before the path check (SPEC.md §11.1): an unsafe target (400) spends the rate like any other.
-      const r = c.limiter.tryConsume(keyFor(c.per, ip, key))
+      const r = c.limiter.tryConsume(keyFor(c.per, rateKeyIp(ip), key))
       if (!r.ok) return this.deny('BURROW_ERR_RATE_LIMITED', { 'retry-after': String(r.retryAfterS) })
     }
     let forwardPath = path
