@@ -41,12 +41,15 @@ export function writeErrorResponse (req: IncomingMessage, res: ServerResponse, c
     }
   }
   // A request body the edge will not read must not be parsed as the next request on this connection.
-  if (req.httpVersionMajor === 1 && !req.complete && !req.readableEnded && hasUnreadBody(req)) fields.push('connection', 'close')
+  if (req.httpVersionMajor === 1 && !req.complete && !req.readableEnded && requestHasBody(req)) fields.push('connection', 'close')
   res.writeHead(status, fields)
   res.end(req.method === 'HEAD' ? undefined : body)
 }
 
-function hasUnreadBody (req: IncomingMessage): boolean {
+/** Whether a visitor request carries a body (its framing says so; nothing is read). */
+export function requestHasBody (req: IncomingMessage): boolean {
+  // HTTP/2: a body follows unless the HEADERS frame ended the stream (content-length is optional).
+  if (req.httpVersionMajor === 2) return !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
   const cl = req.headers['content-length']
   return cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined
 }

@@ -13,7 +13,7 @@ import { readFileSync, statSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
 import { BurrowError } from '../protocol/errors.js'
 import {
-  formatEnrollmentToken, isAccountName, normaliseZone, parseEnrollmentToken, zonesOverlap, type ZoneGrant,
+  formatEnrollmentToken, isAccountName, normaliseSerial, normaliseZone, parseEnrollmentToken, zonesOverlap, type ZoneGrant,
 } from '../protocol/identity.js'
 
 export interface AccountRecord {
@@ -232,7 +232,7 @@ export class IdentityStore {
    * an account (and deletes its unused tokens). Returns the serials newly revoked.
    */
   async revoke (target: string): Promise<string[]> {
-    const wanted = target.toLowerCase().replace(/^0+(?=.)/, '').replace(/:/g, '')
+    const wanted = normaliseSerial(target)
     return await this.update((data) => {
       const now = Date.now()
       const revoked: string[] = []

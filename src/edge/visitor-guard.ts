@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import { cancelStream, type ProxiedRequest } from './visitor-proxy.js'
+import { requestHasBody } from './error-response.js'
 
 export interface VisitorGuardOptions {
   /** Longest pause in a request body the edge is reading before the request is cut. 0 disables. */
@@ -22,9 +23,7 @@ export function guardVisitorRequest (req: IncomingMessage, res: ServerResponse, 
     // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing: answer, then close.
     res.shouldKeepAlive = false
   }
-  const cl = req.headers['content-length']
-  const hasBody = cl !== undefined ? cl !== '0' : te !== undefined
-  if (hasBody && options.bodyIdleTimeoutMs > 0 && !req.complete) watchBodyIdle(req, res, options)
+  if (options.bodyIdleTimeoutMs > 0 && !req.complete && requestHasBody(req)) watchBodyIdle(req, res, options)
 }
 
 /**

@@ -12,7 +12,7 @@ import { addAbortSignal } from 'node:stream'
 import type { Logger } from 'pino'
 import type { TunnelRegistry } from './registry.js'
 import type { TunnelConnection } from './tunnel-connection.js'
-import { writeErrorResponse } from './error-response.js'
+import { requestHasBody, writeErrorResponse } from './error-response.js'
 import { routingKeyOfHost } from '../protocol/hostname.js'
 import { connectionListedNames, HOP_BY_HOP, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
 import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT } from '../protocol/constants.js'
@@ -151,7 +151,7 @@ export class VisitorProxy {
       return
     }
     const req = exchange.req
-    const headers = tunnelRequestHeaders(req, path, host, exchange.requestId)
+    const headers = tunnelRequestHeaders(req, path, host, exchange.requestId, verdict?.removeHeaders)
     if (headers === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
       return
@@ -161,12 +161,6 @@ export class VisitorProxy {
       delete headers.expect
     }
     if (verdict !== undefined) {
-      const remove = verdict.removeHeaders
-      if (remove !== undefined) {
-        for (const name of remove) delete headers[name]
-        // And their underscore spellings (SPEC.md §5.3.2): CGI-style origins read x_user as X-User.
-        for (const name in headers) if (name.includes('_') && remove.includes(name.replace(/_/g, '-'))) delete headers[name]
-      }
       if (verdict.setHeaders !== undefined) for (const name in verdict.setHeaders) headers[name] = verdict.setHeaders[name]
       exchange.limit(verdict.maxBodyBytes, verdict.responseTimeoutMs)
     }
@@ -243,14 +237,6 @@ export class VisitorProxy {
 /** How many connections one request may be sent to (the first and one retry). */
 const MAX_ATTEMPTS = 2
 
-function requestHasBody (req: IncomingMessage): boolean {
-  // HTTP/2: a body follows unless the HEADERS frame ended the stream (content-length is optional).
-  if (req.httpVersionMajor === 2) return !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
-  const cl = req.headers['content-length']
-  if (cl !== undefined) return cl !== '0'
-  return req.headers['transfer-encoding'] !== undefined
-}
-
 /**
  * The request target as the stream's :path (SPEC.md §5.1). Origin-form ("/a?b") is used as is, on
  * the hot path without parsing. Absolute-form ("http://host/a?b", which RFC 9112 obliges servers to
@@ -300,7 +286,7 @@ function isEdgeOwned (name: string, listed: ReturnType<typeof connectionListedNa
  * shared session inside Node), X-Forwarded-* and the request id set. Returns undefined for an
  * ambiguous request: a single-value field (Host, Content-Type, Authorization…) given twice.
  */
-function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string, requestId: string): OutgoingHttpHeaders | undefined {
+function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string, requestId: string, drop?: readonly string[]): OutgoingHttpHeaders | undefined {
   const headers: OutgoingHttpHeaders = Object.create(null)
   headers[':method'] = req.method
   headers[':path'] = path
@@ -322,8 +308,11 @@ function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string,
     }
     if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue
     // CGI-style origins read "x_forwarded_for" as X-Forwarded-For: an underscore spelling of a field the
-    // edge sets or strips would let a visitor spoof it (SPEC.md §5.3.2).
-    if (name.includes('_') && isEdgeOwned(name.replace(/_/g, '-'), listed)) continue
+    // edge sets or strips, or of one a policy removes, would let a visitor spoof it (SPEC.md §5.3.2).
+    if (name.includes('_')) {
+      const dashed = name.replace(/_/g, '-')
+      if (isEdgeOwned(dashed, listed) || (drop !== undefined && drop.includes(dashed))) continue
+    }
     if (!isValidHeaderName(name) || !isValidHeaderValue(value)) continue
     const prev = headers[name]
     if (prev === undefined) headers[name] = value
@@ -332,6 +321,9 @@ function tunnelRequestHeaders (req: IncomingMessage, path: string, host: string,
     else if (Array.isArray(prev)) prev.push(value)
     else headers[name] = [prev as string, value]
   }
+  // Fields a policy removes (credentials the edge consumed, the identity field it sets), after the
+  // loop so that a repeated single-value one is still refused as ambiguous.
+  if (drop !== undefined) for (const name of drop) delete headers[name]
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? ''
   headers['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted === true ? 'https' : 'http'
   headers['x-forwarded-host'] = host

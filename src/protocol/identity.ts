@@ -86,6 +86,14 @@ export function sanUris (subjectAltName: string | undefined): string[] {
   return subjectAltName.split(', ').filter((e) => e.startsWith('URI:')).map((e) => e.slice(4))
 }
 
+/**
+ * A certificate serial as Burrow names it (SPEC.md §4.2): lower-case hex without colons or leading
+ * zeros, whatever form it was written in (Node prints upper case, operators may paste "0A:1B").
+ */
+export function normaliseSerial (serial: string): string {
+  return serial.toLowerCase().replace(/:/g, '').replace(/^0+(?=.)/, '')
+}
+
 // ---------------------------------------------------------------------------------------------
 // Enrollment token (SPEC.md §4.6): burrow1.<id>.<secret>.<ca fingerprint>, each part base64url.
 

@@ -6,7 +6,7 @@
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 import { createHash, createPublicKey, webcrypto, X509Certificate } from 'node:crypto'
-import { parseIdentityUris, sanUris, type ZoneGrant } from '../protocol/identity.js'
+import { normaliseSerial, parseIdentityUris, sanUris, type ZoneGrant } from '../protocol/identity.js'
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 
@@ -71,7 +71,7 @@ export function certFingerprint (cert: X509Certificate): string {
 
 /** Serial number as Burrow names it: lower-case hex without leading zeros. */
 export function serialOf (cert: X509Certificate): string {
-  return cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, '')
+  return normaliseSerial(cert.serialNumber)
 }
 
 export interface CertIdentity {
