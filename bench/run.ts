@@ -49,6 +49,10 @@ interface CliOptions {
   keepLogs: boolean;
   /** run the edge with a policy file (rate limit, allow-list, IP list, Basic auth, body limit) on the benchmark host */
   policy: boolean;
+  /** split the host 90/10 between two agents labelled release=stable and release=canary (label routing) */
+  split: boolean;
+  /** tunnel connections per agent (--ha-connections); undefined = the CLI default (4) */
+  haConnections: number | undefined;
   /** burrow CLI entry point; undefined = dist/cli/main.js (built on demand) */
   cli: string | undefined;
 }
@@ -60,6 +64,8 @@ const USAGE = `usage: tsx bench/run.ts [options]
   --direct-only        only benchmark the origin directly (no build, no edge/agent)
   --keep-logs          keep the child-process log directory even when everything passed
   --policy             put the benchmark hostname behind an edge policy (every check passes; measures their cost)
+  --split              two agents (release=stable, release=canary) and a 90/10 split rule on the host
+  --ha-connections N   tunnel connections per agent (default: the CLI's, 4)
   --cli FILE           burrow CLI entry point to run (default dist/cli/main.js, built if missing)
   -h, --help           show this help`;
 
@@ -80,6 +86,8 @@ function parseCli(argv: string[]): CliOptions {
         'direct-only': { type: 'boolean', default: false },
         'keep-logs': { type: 'boolean', default: false },
         policy: { type: 'boolean', default: false },
+        split: { type: 'boolean', default: false },
+        'ha-connections': { type: 'string' },
         cli: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -114,7 +122,9 @@ function parseCli(argv: string[]): CliOptions {
   }
   const cli = v.cli === undefined ? undefined : path.resolve(v.cli);
   if (cli !== undefined && !fs.existsSync(cli)) usageError(`--cli ${cli} does not exist`);
-  return { durationS, connections, pipelining, directOnly: v['direct-only'], keepLogs: v['keep-logs'], policy: v.policy, cli };
+  const ha = v['ha-connections'] === undefined ? undefined : Number(v['ha-connections']);
+  if (ha !== undefined && !(Number.isInteger(ha) && ha >= 1 && ha <= 16)) usageError(`--ha-connections must be an integer in [1, 16], got ${String(v['ha-connections'])}`);
+  return { durationS, connections, pipelining, directOnly: v['direct-only'], keepLogs: v['keep-logs'], policy: v.policy, split: v.split, haConnections: ha, cli };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -363,10 +373,23 @@ function logPathsText(): string {
 // ---------------------------------------------------------------------------------------------------------------
 // setup
 
+/** Newest modification time of the TypeScript sources and the proto file (0 when none is found). */
+function newestSourceMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(p));
+    else if (/\.(ts|js|proto)$/.test(entry.name)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
 async function ensureBuild(logDir: string): Promise<void> {
-  if (fs.existsSync(CLI)) return;
+  // A build older than the sources would benchmark (or reject the options of) yesterday's code.
+  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
+  if (built > 0 && built >= newestSourceMtime(path.join(REPO, 'src'))) return;
   const logPath = path.join(logDir, 'build.log');
-  process.stdout.write(`note: ${path.relative(REPO, CLI)} is missing, running \`npm run build\` (log: ${logPath})\n`);
+  process.stdout.write(`note: ${path.relative(REPO, CLI)} is ${built === 0 ? 'missing' : 'older than src/'}, running \`npm run build\` (log: ${logPath})\n`);
   const fd = fs.openSync(logPath, 'a');
   let proc: ChildProcess;
   try {
@@ -441,9 +464,26 @@ async function writePolicy(dir: string): Promise<string> {
   return file;
 }
 
-async function startTunnel(cli: string, logDir: string, originPort: number, policy: boolean): Promise<{ edge: Child; agent: Child; listenPort: number }> {
+/** The --split policy: 90 % of the host's requests to the release=stable agent, 10 % to release=canary. */
+function writeSplit(dir: string): string {
+  const file = path.join(dir, 'edge-split.yaml');
+  fs.writeFileSync(file, [
+    'hosts:',
+    `  ${HOSTNAME}:`,
+    '    split:',
+    '      - { match: { release: stable }, weight: 90 }',
+    '      - { match: { release: canary }, weight: 10 }',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+interface TunnelShape { policy: boolean; split: boolean; haConnections: number | undefined }
+
+async function startTunnel(cli: string, logDir: string, originPort: number, shape: TunnelShape): Promise<{ edge: Child; agent: Child; listenPort: number }> {
   const stateDir = fs.mkdtempSync(path.join(logDir, 'edge-state-'));
-  const policyArgs = policy ? ['--config', await writePolicy(logDir)] : [];
+  if (shape.policy && shape.split) usageError('--policy and --split cannot be combined');
+  const policyArgs = shape.policy ? ['--config', await writePolicy(logDir)] : shape.split ? ['--config', writeSplit(logDir)] : [];
   const agentHome = fs.mkdtempSync(path.join(logDir, 'agent-home-'));
   const [listenPort, tunnelPort] = (await freePorts(2)) as [number, number];
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -479,14 +519,20 @@ async function startTunnel(cli: string, logDir: string, originPort: number, poli
   execFileSync(process.execPath, [cli, 'login', '--edge', `127.0.0.1:${tunnelPort}`, '--token', token, '--edge-ca', caPath, '--home', agentHome],
     { env: childEnv(), stdio: 'ignore' });
 
-  const agent = spawnChild('agent', logDir, process.execPath, [
+  const agentArgs = (label: string | undefined): string[] => [
     cli,
     '--edge', `127.0.0.1:${tunnelPort}`,
     '--home', agentHome,
     '--hostname', HOSTNAME,
+    '--ready', 'off',
     '--log-level', 'info',
+    ...(shape.haConnections === undefined ? [] : ['--ha-connections', String(shape.haConnections)]),
+    ...(label === undefined ? [] : ['--label', label]),
     `http://127.0.0.1:${originPort}`,
-  ]);
+  ];
+  const agent = spawnChild('agent', logDir, process.execPath, agentArgs(shape.split ? 'release=stable' : undefined));
+  // The canary replica of --split: its RSS is not reported; its requests count like the others.
+  if (shape.split) spawnChild('agent-canary', logDir, process.execPath, agentArgs('release=canary'));
 
   let last = 'no response yet';
   try {
@@ -711,7 +757,7 @@ async function main(): Promise<number> {
     let tunnel: Awaited<ReturnType<typeof startTunnel>> | undefined;
     if (!opts.directOnly) {
       const t0 = Date.now();
-      tunnel = await startTunnel(opts.cli ?? CLI, logDir, origin.port, opts.policy);
+      tunnel = await startTunnel(opts.cli ?? CLI, logDir, origin.port, { policy: opts.policy, split: opts.split, haConnections: opts.haConnections });
       process.stdout.write(
         `tunnel ready in ${Date.now() - t0} ms: edge 127.0.0.1:${tunnel.listenPort} (pid ${String(tunnel.edge.proc.pid)}), ` +
           `agent pid ${String(tunnel.agent.proc.pid)}\n`,
@@ -823,6 +869,8 @@ async function main(): Promise<number> {
       connections: opts.connections,
       direct_only: opts.directOnly,
       policy: opts.policy,
+      split: opts.split,
+      ha_connections: opts.haConnections ?? 4,
       peak_rss_scope: opts.directOnly ? null : rssScope,
       ok: harnessError === undefined && failedRuns.length === 0,
       ...(harnessError === undefined ? {} : { error: harnessError }),

@@ -1,7 +1,8 @@
 /**
- * The agent: keeps a registered tunnel connection to the edge, serves its streams from the origin,
- * reconnects with full-jitter backoff, and shuts down gracefully (SPEC.md §8).
- * Owns the OriginProxy and the current TunnelClient.
+ * The agent: keeps several registered tunnel connections to one or more edges (SPEC.md §8.5), serves
+ * their streams from the origin, replaces lost connections (at once on another edge, with
+ * full-jitter backoff on the same one), and shuts down without failing a request (SPEC.md §8.3).
+ * Owns the OriginProxy, every TunnelClient and every timer.
  */
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
@@ -12,12 +13,16 @@ import { OriginProxy } from './origin-proxy.js'
 import { RegistrationError, TunnelClient } from './tunnel-client.js'
 import { EnrollmentError, renew, renewalTime, type AgentIdentity } from './enrollment.js'
 import { BurrowError, isBurrowError } from '../protocol/errors.js'
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REGISTRATION_TIMEOUT_MS } from '../protocol/constants.js'
+import { labelsProblem } from '../protocol/labels.js'
+import {
+  DEFAULT_HA_CONNECTIONS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_REGISTRATION_TIMEOUT_MS,
+  MAX_DIALS_PER_MINUTE, MAX_HA_CONNECTIONS,
+} from '../protocol/constants.js'
 import type { burrow } from '../protocol/generated/tunnel.js'
 
 export interface AgentOptions {
-  /** The edge's tunnel address, "host:port". */
-  edge: string
+  /** The edge's tunnel address, "host:port", or several edges: the connections are spread over them. */
+  edge: string | readonly string[]
   /** PEM of the edge CA the tunnel certificate must chain to. Default: identity.caPem. */
   edgeCa?: string | Buffer
   /** The client certificate, key and CA this agent authenticates with (SPEC.md §4.1). */
@@ -29,7 +34,10 @@ export interface AgentOptions {
   hostnames: readonly string[]
   /** The origin's base URL. */
   origin: string
+  /** Routing labels (SPEC.md §3.4.1), also sent to the origin as burrow-label-<key> fields. */
   labels?: Record<string, string>
+  /** Tunnel connections to hold (SPEC.md §8.5). Default 4. */
+  haConnections?: number
   /** Origin response-header timeout (and body idle timeout). Default 30 s. */
   originTimeoutMs?: number
   /** Sockets kept to the origin. Default 128. */
@@ -48,77 +56,170 @@ export interface AgentOptions {
 
 export type AgentState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopping' | 'stopped' | 'failed'
 
+/** What one connection slot is doing (SPEC.md §8.5). */
+export type SlotState = 'idle' | 'connecting' | 'registered' | 'backoff' | 'stopped'
+
+export interface AgentStatus {
+  agentId: string
+  state: AgentState
+  /** At least one connection is registered and the agent is not shutting down: what /ready reports. */
+  ready: boolean
+  readyConnections: number
+  /** Connections the agent tries to hold (--ha-connections). */
+  target: number
+  connections: Array<{ index: number, edge: string, state: SlotState, connectionId?: string, attempts: number, inflight: number }>
+}
+
 export interface AgentEvents {
-  registered: [info: burrow.v1.RegisterAccepted.$Properties]
-  disconnected: [reason: string]
+  /** A connection registered (`index` is its slot, SPEC.md §3.4 conn_index). */
+  registered: [info: burrow.v1.RegisterAccepted.$Properties & { index: number, edge: string }]
+  disconnected: [reason: string, index: number]
   /** Registration was rejected permanently; the agent stopped. */
   fatal: [err: RegistrationError]
-  retry: [info: { attempt: number, delayMs: number, reason: string }]
+  retry: [info: { attempt: number, delayMs: number, reason: string, index: number, edge: string }]
   /** The certificate was renewed and the tunnel moved to it. */
   renewed: [identity: AgentIdentity]
 }
 
+interface EdgeAddress {
+  label: string
+  host: string
+  port: number
+  /** Dial failures in a row: the exponent of this edge's cool-down. */
+  failures: number
+  /** Until then, connections prefer other edges (it failed or is draining). */
+  coolUntil: number
+}
+
+/** One of the connections the agent holds: its own backoff, attempt budget and timers. */
+class Slot {
+  state: SlotState = 'idle'
+  /** The connection registered (or being dialled) for this slot. */
+  client: TunnelClient | undefined
+  /** A replacement being opened make-before-break (renewal, return to the home edge). */
+  replacing: TunnelClient | undefined
+  /** The edge of `client`. */
+  edge: number
+  /** Failed attempts since the last registration: the backoff exponent, and Register.previous_attempts. */
+  failures = 0
+  attempts = 0
+  /** Start times of the dials in the last minute (the attempt budget). */
+  readonly recent: number[] = []
+  timer: NodeJS.Timeout | undefined
+  homeTimer: NodeJS.Timeout | undefined
+  homeFailures = 0
+  constructor (readonly index: number, readonly home: number) {
+    this.edge = home
+  }
+}
+
+type Lifecycle = 'idle' | 'running' | 'stopping' | 'stopped' | 'failed'
+
 export class Agent extends EventEmitter<AgentEvents> {
   readonly id = randomBytes(8).toString('hex')
-  state: AgentState = 'idle'
-  /** Connection attempts made since start (for operators and tests). */
+  /** Connection attempts made since start, over every slot (for operators and tests). */
   attempts = 0
 
+  private lifecycle: Lifecycle = 'idle'
   private readonly options: AgentOptions
   private readonly logger: Logger
   private readonly origin: OriginProxy
-  private readonly edgeHost: string
-  private readonly edgePort: number
-  private client: TunnelClient | undefined
-  private retryTimer: NodeJS.Timeout | undefined
-  /** Reconnect attempts since the last registration: the backoff exponent. */
-  private failures = 0
+  private readonly edges: EdgeAddress[]
+  private readonly slots: Slot[]
+  private othersStarted = false
   /** Settles the promise start() returned, until the first registration or failure. */
   private starting: { resolve: () => void, reject: (err: Error) => void } | undefined
-  /** Failed connection attempts since the last registration (Register.previous_attempts, SPEC.md §3.4). */
-  private failedAttempts = 0
   private stopping: Promise<void> | undefined
   private identity: AgentIdentity
   private renewTimer: NodeJS.Timeout | undefined
   /** Renewal attempts that failed since the last success: the backoff exponent. */
   private renewFailures = 0
-  /** Connections replaced by a renewal, finishing their in-flight streams. */
+  /** Connections being retired (replaced, drained by the edge), finishing their in-flight streams. */
   private readonly retiring = new Set<TunnelClient>()
-  /** The connection a renewal is opening (make-before-break), until it is adopted or given up. */
-  private rotating: TunnelClient | undefined
+  /** The edge each connection was dialled to. */
+  private readonly clientEdge = new WeakMap<TunnelClient, number>()
 
   constructor (options: AgentOptions) {
     super()
     if (options.hostnames.length === 0) throw new TypeError('the agent needs at least one hostname')
+    const problem = labelsProblem(options.labels ?? {})
+    if (problem !== undefined) throw new TypeError(problem)
+    const count = options.haConnections ?? DEFAULT_HA_CONNECTIONS
+    if (!Number.isInteger(count) || count < 1 || count > MAX_HA_CONNECTIONS) {
+      throw new TypeError(`haConnections must be an integer from 1 to ${MAX_HA_CONNECTIONS}`)
+    }
+    const list = typeof options.edge === 'string' ? options.edge.split(',') : options.edge
+    this.edges = list.map((e) => e.trim()).filter((e) => e !== '').map((label) => ({ label, ...parseHostPort(label), failures: 0, coolUntil: 0 }))
+    if (this.edges.length === 0) throw new TypeError('the agent needs an edge address')
     this.options = options
     this.identity = options.identity
     this.logger = (options.logger ?? silentLogger).child({ component: 'agent' })
-    const { host, port } = parseHostPort(options.edge)
-    this.edgeHost = host
-    this.edgePort = port
+    this.slots = Array.from({ length: count }, (_, i) => new Slot(i, i % this.edges.length))
     this.origin = new OriginProxy({
       origin: options.origin,
       timeoutMs: options.originTimeoutMs ?? 30_000,
       connections: options.originConnections ?? 128,
+      labels: options.labels ?? {},
       logger: this.logger,
     })
   }
 
+  /** idle → connecting/connected/backoff (from the slots) → stopping → stopped, or failed. */
+  get state (): AgentState {
+    if (this.lifecycle !== 'running') return this.lifecycle
+    let connecting = false
+    for (const slot of this.slots) {
+      if (slot.state === 'registered') return 'connected'
+      if (slot.state === 'connecting') connecting = true
+    }
+    return connecting ? 'connecting' : 'backoff'
+  }
+
   /**
-   * Starts connecting. Resolves on the first successful registration; rejects if registration is
-   * rejected permanently before that. Later disconnects reconnect on their own.
+   * Starts connecting: connection 0 first, the others once it registered (SPEC.md §8.5). Resolves on
+   * the first registration; rejects if registration is rejected permanently before that. Later
+   * disconnects reconnect on their own.
    */
   async start (): Promise<void> {
-    if (this.state !== 'idle') throw new Error(`agent already ${this.state}`)
+    if (this.lifecycle !== 'idle') throw new Error(`agent already ${this.state}`)
+    this.lifecycle = 'running'
     const first = new Promise<void>((resolve, reject) => { this.starting = { resolve, reject } })
     this.scheduleRenewal()
-    void this.connect()
+    void this.dial(this.slots[0]!)
     return await first
   }
 
-  /** The hostnames the edge accepted on the current connection. */
+  /** The hostnames the edge accepted (on the first registered connection). */
   registeredHostnames (): string[] {
-    return [...(this.client?.accepted?.hostnames ?? [])]
+    for (const slot of this.slots) {
+      if (slot.state === 'registered') return [...(slot.client?.accepted?.hostnames ?? [])]
+    }
+    return []
+  }
+
+  /** Connections, their edges and states: what /ready and operators see. */
+  status (): AgentStatus {
+    let readyConnections = 0
+    const connections = this.slots.map((slot) => {
+      if (slot.state === 'registered') readyConnections++
+      const id = slot.state === 'registered' ? slot.client?.accepted?.connectionId : undefined
+      return {
+        index: slot.index,
+        edge: this.edges[slot.edge]!.label,
+        state: slot.state,
+        ...(id === undefined || id === null ? {} : { connectionId: id }),
+        attempts: slot.attempts,
+        inflight: slot.client?.active ?? 0,
+      }
+    })
+    return {
+      agentId: this.id,
+      state: this.state,
+      ready: this.lifecycle === 'running' && readyConnections > 0,
+      readyConnections,
+      target: this.slots.length,
+      connections,
+    }
   }
 
   /** The certificate the agent authenticates with now. */
@@ -133,8 +234,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * Graceful shutdown: Unregister, let in-flight requests finish (up to the grace period), close the
-   * tunnel, close the origin pool. Idempotent.
+   * Graceful shutdown (SPEC.md §8.3): every connection Unregisters at once, in-flight requests finish
+   * (up to the grace period), then the connections close and the origin pool closes. Idempotent.
    */
   async close (options: { gracePeriodMs?: number } = {}): Promise<void> {
     this.stopping ??= this.doClose(options.gracePeriodMs ?? this.options.gracePeriodMs ?? 30_000)
@@ -142,40 +243,50 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private async doClose (graceMs: number): Promise<void> {
-    const wasFailed = this.state === 'failed'
-    this.state = 'stopping'
+    const wasFailed = this.lifecycle === 'failed'
+    this.lifecycle = 'stopping'
     this.settleStart(new Error('the agent was closed before it registered'))
-    clearTimeout(this.retryTimer)
     clearTimeout(this.renewTimer)
-    this.rotating?.destroy('agent shutting down')
-    const client = this.client
-    if (client !== undefined && client.state !== 'closed') {
-      client.unregister('agent shutting down')
-      this.logger.info({ inflight: this.origin.active, graceMs }, 'unregistered; finishing in-flight requests')
-      let graceTimer: NodeJS.Timeout | undefined
-      const graceOver = new Promise<void>((resolve) => { graceTimer = setTimeout(resolve, graceMs) })
-      await Promise.race([this.origin.idle(), graceOver])
-      clearTimeout(graceTimer)
-      const closed = new Promise<void>((resolve) => {
-        if (client.state === 'closed') resolve()
-        else client.once('closed', () => resolve())
-      })
-      client.close('agent shutting down')
-      const hardTimer = setTimeout(() => client.destroy('grace period over'), 2_000)
-      await closed
-      clearTimeout(hardTimer)
+    const retiring: Array<Promise<void>> = []
+    for (const slot of this.slots) {
+      this.stopSlot(slot)
+      if (slot.client !== undefined) retiring.push(slot.client.retire('agent shutting down', graceMs))
     }
-    for (const retired of this.retiring) retired.destroy('agent shutting down')
+    for (const client of this.retiring) retiring.push(client.retire('agent shutting down', graceMs))
+    this.logger.info({ inflight: this.origin.active, graceMs }, 'unregistered; finishing in-flight requests')
+    await Promise.all(retiring)
     await this.origin.close()
-    this.state = wasFailed ? 'failed' : 'stopped'
+    for (const slot of this.slots) slot.state = 'stopped'
+    this.lifecycle = wasFailed ? 'failed' : 'stopped'
     this.logger.info('agent stopped')
   }
 
-  private newClient (): TunnelClient {
+  /** Clears a slot's timers and drops a replacement being opened. */
+  private stopSlot (slot: Slot): void {
+    clearTimeout(slot.timer)
+    clearTimeout(slot.homeTimer)
+    slot.timer = undefined
+    slot.homeTimer = undefined
+    slot.replacing?.destroy('agent shutting down')
+    slot.replacing = undefined
+  }
+
+  /** Stopping, stopped or failed: nothing new starts. */
+  private get finished (): boolean {
+    return this.lifecycle !== 'running'
+  }
+
+  private newClient (slot: Slot, edge: number): TunnelClient {
     const o = this.options
-    return new TunnelClient({
-      host: this.edgeHost,
-      port: this.edgePort,
+    const address = this.edges[edge]!
+    this.attempts++
+    slot.attempts++
+    const now = Date.now()
+    slot.recent.push(now)
+    while (slot.recent.length > 0 && slot.recent[0]! <= now - 60_000) slot.recent.shift()
+    const client = new TunnelClient({
+      host: address.host,
+      port: address.port,
       ca: o.edgeCa ?? this.identity.caPem,
       cert: this.identity.certPem,
       key: this.identity.keyPem,
@@ -183,70 +294,228 @@ export class Agent extends EventEmitter<AgentEvents> {
       labels: o.labels ?? {},
       agentId: this.id,
       version: o.version ?? '0.0.0',
-      connIndex: 0,
-      previousAttempts: this.failedAttempts,
+      connIndex: slot.index,
+      previousAttempts: slot.failures,
       registrationTimeoutMs: o.registrationTimeoutMs ?? DEFAULT_REGISTRATION_TIMEOUT_MS,
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
       origin: this.origin,
-      logger: this.logger,
+      logger: this.logger.child({ edge: address.label }),
     })
+    this.clientEdge.set(client, edge)
+    return client
   }
 
-  private async connect (): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') return
-    this.state = 'connecting'
-    this.attempts++
+  /** Dials for `slot`: the first edge that is not cooling down, starting at the slot's home edge. */
+  private async dial (slot: Slot): Promise<void> {
+    slot.timer = undefined
+    if (this.finished) return
+    const edge = this.pickEdge(slot) ?? this.coolestEdge(slot)
+    slot.state = 'connecting'
+    slot.edge = edge
     const identity = this.identity
-    const client = this.newClient()
-    this.client = client
+    const client = this.newClient(slot, edge)
+    slot.client = client
     try {
       await client.connect()
     } catch (err) {
-      this.onConnectFailed(err as Error)
+      if (slot.client === client) slot.client = undefined
+      this.onDialFailed(slot, edge, err as Error)
       return
     }
-    if (this.state !== 'connecting') {
+    if (this.finished || slot.client !== client) {
       // close() started while we were registering: release the new connection.
-      client.close('agent shutting down')
+      void client.retire('agent shutting down', 0)
       return
     }
-    this.failures = 0
-    this.failedAttempts = 0
-    this.state = 'connected'
-    const info = client.accepted ?? {}
-    this.logger.info({ hostnames: info.hostnames, connectionId: info.connectionId, edge: this.options.edge }, 'registered tunnel connection')
-    this.adopt(client)
-    this.emit('registered', info)
-    this.settleStart()
+    this.onRegistered(slot, client, edge)
     // A renewal that finished while this connection was registering left it on the old certificate,
     // which the edge cuts at its notAfter (SPEC.md §4.7, §4.8): move it now.
-    if (this.identity !== identity) void this.rotate()
+    if (this.identity !== identity) void this.replace(slot, edge, 'certificate renewed')
   }
 
-  /** Makes `client` the current connection: its drain or close leads to a reconnect. */
-  private adopt (client: TunnelClient): void {
-    this.client = client
+  private onRegistered (slot: Slot, client: TunnelClient, edge: number): void {
+    const address = this.edges[edge]!
+    slot.failures = 0
+    slot.state = 'registered'
+    slot.client = client
+    slot.edge = edge
+    address.failures = 0
+    address.coolUntil = 0
+    this.watch(slot, client)
+    const info = client.accepted ?? {}
+    this.logger.info({ index: slot.index, hostnames: info.hostnames, connectionId: info.connectionId, edge: address.label }, 'registered tunnel connection')
+    this.emit('registered', { ...info, index: slot.index, edge: address.label })
+    this.settleStart()
+    if (!this.othersStarted) {
+      this.othersStarted = true
+      for (const other of this.slots) if (other !== slot && other.state === 'idle') void this.dial(other)
+    }
+    if (edge !== slot.home) this.scheduleHomecoming(slot)
+  }
+
+  /** Makes `client` the slot's connection: its drain or loss leads to a replacement. */
+  private watch (slot: Slot, client: TunnelClient): void {
     client.once('drain', () => {
-      // The edge is going away: reconnect now (with backoff), let this one finish what it has.
-      if (this.client === client) this.scheduleReconnect('edge draining')
-      client.close('edge draining')
+      // The edge is going away (SPEC.md §3.10): the in-flight streams finish on this connection,
+      // a new one is opened at once on another edge (or with backoff on this one).
+      this.coolEdge(this.clientEdge.get(client) ?? slot.edge, true)
+      this.retiring.add(client)
+      // The edge opens nothing new here; close once the streams in flight are done (the control stream
+      // stays open until then, so the edge does not cut them before its own drain deadline).
+      void client.retire('edge draining', this.options.gracePeriodMs ?? 30_000).finally(() => this.retiring.delete(client))
+      if (slot.client === client) this.lose(slot, 'edge draining')
     })
     client.once('closed', (reason) => {
-      if (this.client !== client) return
-      this.emit('disconnected', reason)
-      this.scheduleReconnect(reason)
+      if (slot.client !== client) return
+      this.emit('disconnected', reason, slot.index)
+      this.coolEdge(slot.edge, false)
+      this.lose(slot, reason)
     })
   }
 
-  /** Stopping, stopped or failed: nothing new starts. */
-  private get finished (): boolean {
-    return this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed'
+  /** The slot's connection is gone: replace it. */
+  private lose (slot: Slot, reason: string, floorMs = 0): void {
+    slot.client = undefined
+    clearTimeout(slot.homeTimer)
+    slot.homeTimer = undefined
+    if (this.finished) return
+    const failed = slot.edge
+    const other = this.pickEdge(slot)
+    // Another edge is up: go there at once. Otherwise back off, full jitter (SPEC.md §8.1).
+    const backoff = other !== undefined && other !== failed
+      ? 0
+      : fullJitterDelay(slot.failures, this.options.retryBaseMs ?? 1_000, this.options.retryMaxDelayMs ?? 30_000)
+    slot.failures++
+    const delayMs = Math.max(floorMs, backoff, this.budgetDelay(slot))
+    slot.state = 'backoff'
+    const edge = this.edges[other ?? failed]!.label
+    this.logger.info({ index: slot.index, attempt: slot.failures, delayMs, reason, edge }, 'reconnecting')
+    this.emit('retry', { attempt: slot.failures, delayMs, reason, index: slot.index, edge })
+    slot.timer = setTimeout(() => { void this.dial(slot) }, delayMs)
+  }
+
+  private onDialFailed (slot: Slot, edge: number, err: Error): void {
+    if (this.finished) return
+    if (err instanceof RegistrationError && err.permanent) {
+      this.fatal(err)
+      return
+    }
+    const code = err instanceof BurrowError ? err.code : (err as NodeJS.ErrnoException).code
+    this.logger.warn({ index: slot.index, edge: this.edges[edge]!.label, code, reason: err.message }, 'tunnel connection attempt failed')
+    this.coolEdge(edge, false)
+    this.lose(slot, err.message, err instanceof RegistrationError ? err.retryAfterMs : 0)
+  }
+
+  /** A permanent rejection (SPEC.md §8.2): nothing is retried, on any connection. */
+  private fatal (err: RegistrationError): void {
+    this.lifecycle = 'failed'
+    for (const slot of this.slots) {
+      this.stopSlot(slot)
+      if (slot.state !== 'registered') slot.state = 'stopped'
+    }
+    this.logger.error({ code: err.code, reason: err.message }, 'registration rejected permanently; not retrying')
+    this.emit('fatal', err)
+    this.settleStart(err)
+  }
+
+  /** An edge failed or drains: connections prefer the others for a while (full jitter, at least the base). */
+  private coolEdge (edge: number, draining: boolean): void {
+    const address = this.edges[edge]!
+    const base = this.options.retryBaseMs ?? 1_000
+    const cap = this.options.retryMaxDelayMs ?? 30_000
+    const wait = draining ? cap : Math.max(base, fullJitterDelay(address.failures++, base, cap))
+    address.coolUntil = Math.max(address.coolUntil, Date.now() + wait)
+  }
+
+  /** The first edge, from the slot's home on, that is not cooling down. */
+  private pickEdge (slot: Slot): number | undefined {
+    const now = Date.now()
+    const n = this.edges.length
+    for (let k = 0; k < n; k++) {
+      const i = (slot.home + k) % n
+      if (this.edges[i]!.coolUntil <= now) return i
+    }
+    return undefined
+  }
+
+  /** Every edge cools down: the one that recovers first (the home edge on a tie). */
+  private coolestEdge (slot: Slot): number {
+    let best = slot.home
+    for (let i = 0; i < this.edges.length; i++) {
+      if (this.edges[i]!.coolUntil < this.edges[best]!.coolUntil) best = i
+    }
+    return best
+  }
+
+  /** How long until the slot may dial again within its budget of attempts per minute (SPEC.md §8.1). */
+  private budgetDelay (slot: Slot): number {
+    const now = Date.now()
+    while (slot.recent.length > 0 && slot.recent[0]! <= now - 60_000) slot.recent.shift()
+    if (slot.recent.length < MAX_DIALS_PER_MINUTE) return 0
+    return slot.recent[0]! + 60_000 - now
+  }
+
+  /**
+   * A slot registered away from its home edge (the home edge failed or drained): try to return,
+   * with backoff, make-before-break, so that connections spread over the edges again.
+   */
+  private scheduleHomecoming (slot: Slot): void {
+    clearTimeout(slot.homeTimer)
+    const base = this.options.retryBaseMs ?? 1_000
+    const cap = this.options.retryMaxDelayMs ?? 30_000
+    const home = this.edges[slot.home]!
+    const delayMs = Math.max(base, fullJitterDelay(slot.homeFailures, base, cap), home.coolUntil - Date.now(), this.budgetDelay(slot))
+    slot.homeTimer = setTimeout(() => {
+      slot.homeTimer = undefined
+      void this.replace(slot, slot.home, 'returning to its home edge').then((moved) => {
+        if (moved) {
+          slot.homeFailures = 0
+        } else if (!this.finished && slot.state === 'registered' && slot.edge !== slot.home) {
+          slot.homeFailures++
+          this.scheduleHomecoming(slot)
+        }
+      })
+    }, delayMs)
+  }
+
+  /**
+   * Opens a new connection for `slot` on `edge`, then retires the current one gracefully
+   * (make-before-break): renewal and the return to the home edge. Resolves true when moved.
+   */
+  private async replace (slot: Slot, edge: number, reason: string): Promise<boolean> {
+    const old = slot.client
+    if (this.finished || slot.state !== 'registered' || old === undefined || slot.replacing !== undefined) return false
+    const next = this.newClient(slot, edge)
+    slot.replacing = next
+    try {
+      await next.connect()
+    } catch (err) {
+      if (err instanceof RegistrationError && err.permanent) {
+        this.fatal(err)
+        return false
+      }
+      if (edge !== slot.edge) this.coolEdge(edge, false)
+      this.logger.warn({ index: slot.index, edge: this.edges[edge]!.label, code: (err as BurrowError).code, reason: (err as Error).message }, `could not open a replacement connection (${reason}); keeping the current one`)
+      return false
+    } finally {
+      if (slot.replacing === next) slot.replacing = undefined
+    }
+    if (this.finished || slot.client !== old || slot.state !== 'registered') {
+      // The old connection went away meanwhile (a reconnect is under way) or the agent is stopping.
+      void next.retire('superseded', 0)
+      return false
+    }
+    this.retiring.add(old)
+    void old.retire(reason, this.options.gracePeriodMs ?? 30_000).finally(() => this.retiring.delete(old))
+    this.onRegistered(slot, next, edge)
+    this.logger.info({ index: slot.index, connectionId: next.accepted?.connectionId, reason }, 'connection replaced')
+    return true
   }
 
   // -------------------------------------------------------------------------------------------
-  // Certificate renewal (SPEC.md §4.7): renew at two thirds of the lifetime, then move the tunnel to
-  // the new certificate make-before-break, so no request fails.
+  // Certificate renewal (SPEC.md §4.7): renew at two thirds of the lifetime, then move every
+  // connection to the new certificate make-before-break, so no request fails.
 
   private scheduleRenewal (): void {
     clearTimeout(this.renewTimer)
@@ -268,9 +537,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   async renewNow (): Promise<void> {
     if (this.finished) return
     const old = this.identity
+    const target = this.edges[this.pickEdge(this.slots[0]!) ?? this.slots[0]!.edge]!
     let fresh: AgentIdentity
     try {
-      fresh = await renew({ host: this.edgeHost, port: this.edgePort, identity: old, client: { agentId: this.id, version: this.options.version ?? '0.0.0' } })
+      fresh = await renew({ host: target.host, port: target.port, identity: old, client: { agentId: this.id, version: this.options.version ?? '0.0.0' } })
     } catch (err) {
       const code = isBurrowError(err) ? err.code : (err as NodeJS.ErrnoException).code
       const hopeless = err instanceof EnrollmentError && /^BURROW_ERR_CERT_|^BURROW_ERR_AUTH_FAILED$/.test(err.code)
@@ -298,50 +568,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       const now = Date.now()
       this.armRenewal(Math.max(renewalTime(fresh), now + Math.floor((fresh.notAfterMs - now) * 2 / 3)) - now)
     }
-    await this.rotate()
+    // Connections still dialling pick the new certificate up through dial()'s check.
+    await Promise.all(this.slots.map(async (slot) => await this.replace(slot, slot.edge, 'certificate renewed')))
     this.emit('renewed', fresh)
-  }
-
-  /** Opens a connection with the current certificate, then retires the old one gracefully. */
-  private async rotate (): Promise<void> {
-    const old = this.client
-    if (this.state !== 'connected' || old === undefined) return // the next (re)connect uses the new certificate
-    const next = this.newClient()
-    this.rotating = next
-    try {
-      await next.connect()
-    } catch (err) {
-      this.logger.warn({ code: (err as BurrowError).code, reason: (err as Error).message }, 'could not open a connection with the renewed certificate; keeping the current one')
-      return
-    } finally {
-      if (this.rotating === next) this.rotating = undefined
-    }
-    if (this.state !== 'connected' || this.client !== old) {
-      // The old connection went away meanwhile (a reconnect is under way) or the agent is stopping.
-      next.close('superseded')
-      return
-    }
-    this.adopt(next)
-    this.logger.info({ connectionId: next.accepted?.connectionId }, 'tunnel moved to the renewed certificate')
-    this.retiring.add(old)
-    old.once('closed', () => this.retiring.delete(old))
-    old.unregister('certificate renewed')
-    old.close('certificate renewed')
-  }
-
-  private onConnectFailed (err: Error): void {
-    if (this.state === 'stopping' || this.state === 'stopped') return
-    this.failedAttempts++
-    if (err instanceof RegistrationError && err.permanent) {
-      this.state = 'failed'
-      this.logger.error({ code: err.code, reason: err.message }, 'registration rejected permanently; not retrying')
-      this.emit('fatal', err)
-      this.settleStart(err)
-      return
-    }
-    const code = err instanceof BurrowError ? err.code : (err as NodeJS.ErrnoException).code
-    this.logger.warn({ code, reason: err.message }, 'tunnel connection attempt failed')
-    this.scheduleReconnect(err.message, err instanceof RegistrationError ? err.retryAfterMs : 0)
   }
 
   private settleStart (err?: Error): void {
@@ -350,17 +579,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (starting === undefined) return
     if (err === undefined) starting.resolve()
     else starting.reject(err)
-  }
-
-  private scheduleReconnect (reason: string, floorMs = 0): void {
-    if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed' || this.state === 'backoff') return
-    this.client = undefined
-    this.state = 'backoff'
-    const attempt = this.failures++
-    const delayMs = Math.max(floorMs, fullJitterDelay(attempt, this.options.retryBaseMs ?? 1_000, this.options.retryMaxDelayMs ?? 30_000))
-    this.logger.info({ attempt: attempt + 1, delayMs, reason }, 'reconnecting')
-    this.emit('retry', { attempt: attempt + 1, delayMs, reason })
-    this.retryTimer = setTimeout(() => { void this.connect() }, delayMs)
   }
 }
 

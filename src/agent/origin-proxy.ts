@@ -1,6 +1,6 @@
 /**
  * The agent's request path (SPEC.md §5.4-§5.7): one tunnel stream becomes one HTTP/1.1 request to
- * the origin over a keep-alive pool, and the origin's response streams back with backpressure.
+ * the origin over a keep-alive pool (with the tunnel's labels added), and the origin's response streams back with backpressure.
  * Hot path: undici's dispatcher API with a small handler object per request, no per-chunk work
  * beyond the write.
  */
@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { connectionListedNames, isHopByHop, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
 import { H_ERROR, H_RESPONSE_SOURCE, H_STREAM_TYPE, SOURCE_AGENT, SOURCE_ORIGIN, STREAM_TYPE_HTTP } from '../protocol/constants.js'
 import { ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
+import { LABEL_HEADER_PREFIX } from '../protocol/labels.js'
 
 const NGHTTP2_INTERNAL_ERROR = http2.constants.NGHTTP2_INTERNAL_ERROR
 const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM
@@ -22,6 +23,8 @@ export interface OriginProxyOptions {
   timeoutMs: number
   /** Sockets kept to the origin. */
   connections: number
+  /** The tunnel's labels, sent on every origin request as burrow-label-<key> (SPEC.md §5.4). */
+  labels?: Readonly<Record<string, string>>
   logger: Logger
 }
 
@@ -31,6 +34,8 @@ const ORIGIN_SKIP: ReadonlySet<string> = new Set(['expect', 'host'])
 export class OriginProxy {
   private readonly pool: Pool
   private readonly timeoutMs: number
+  /** burrow-label-<key>, value pairs, built once. */
+  private readonly labelFields: readonly string[]
   readonly logger: Logger
   /** Streams being served; graceful shutdown waits for this to reach zero. */
   active = 0
@@ -43,6 +48,8 @@ export class OriginProxy {
     }
     this.timeoutMs = options.timeoutMs
     this.logger = options.logger
+    const labels = options.labels ?? {}
+    this.labelFields = Object.keys(labels).sort().flatMap((key) => [LABEL_HEADER_PREFIX + key, labels[key]!])
     this.pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -67,7 +74,7 @@ export class OriginProxy {
       this.pool.dispatch({
         method: headers[':method'] as string,
         path: headers[':path'] as string,
-        headers: originRequestHeaders(rawHeaders, headers),
+        headers: originRequestHeaders(rawHeaders, headers, this.labelFields),
         body: endStream ? null : requestBody(stream),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
@@ -118,12 +125,14 @@ const UPLOAD_ABORTED = Object.freeze(new Error('the edge reset the stream during
  * The origin request's header list, as undici's flat [name, value, ...] array: the stream's fields
  * minus pseudo-headers and hop-by-hop fields, with Host set from :authority.
  */
-function originRequestHeaders (raw: string[], headers: H2Headers): string[] {
+function originRequestHeaders (raw: string[], headers: H2Headers, labelFields: readonly string[]): string[] {
   const out: string[] = ['host', headers[':authority'] as string]
   const listed = connectionListedNames(headers.connection)
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     if (name.charCodeAt(0) === 58 /* : */ || ORIGIN_SKIP.has(name)) continue
+    // Only the agent says which tunnel served the request (an edge strips burrow-* from visitors anyway).
+    if (name.startsWith(LABEL_HEADER_PREFIX)) continue
     if (isHopByHop(name, listed)) {
       // `te: trailers` is the one TE value that is passed through (SPEC.md §5.3.1, §5.10).
       if (name === 'te' && raw[i + 1]!.trim().toLowerCase() === 'trailers') out.push('te', 'trailers')
@@ -131,6 +140,7 @@ function originRequestHeaders (raw: string[], headers: H2Headers): string[] {
     }
     out.push(name, raw[i + 1]!)
   }
+  for (let i = 0; i < labelFields.length; i++) out.push(labelFields[i]!)
   return out
 }
 

@@ -74,6 +74,13 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
   private settle: { resolve: () => void, reject: (err: Error) => void } | undefined
   /** Why the connection ended: the first cause recorded wins (a later 'control stream ended' is its effect). */
   private closeReason: string | undefined
+  /** Request streams being served on this connection. */
+  active = 0
+  private idleWaiters: Array<() => void> = []
+  /** Control-level Heartbeats sent and awaiting their reply, by seq (SPEC.md §3.8, §3.9). */
+  private readonly pendingBeats = new Map<number, () => void>()
+  private beatSeq = 0
+  private retiring: Promise<void> | undefined
 
   constructor (options: TunnelClientOptions) {
     super()
@@ -115,6 +122,64 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     if (this.state !== 'registered') return
     this.state = 'draining'
     this.control?.send({ unregister: { reason } })
+  }
+
+  /**
+   * Retires the connection without failing a request (SPEC.md §3.9, §8.3): Unregister, then a
+   * control Heartbeat whose reply proves the edge has processed the Unregister (frames on one
+   * connection are ordered, so every stream the edge opened before it has already arrived), then the
+   * in-flight streams finish, then GOAWAY and close. Streams still open after `graceMs` are reset.
+   * A connection that never registered is destroyed. Idempotent; resolves once closed.
+   */
+  async retire (reason: string, graceMs: number): Promise<void> {
+    this.retiring ??= this.doRetire(reason, graceMs)
+    return await this.retiring
+  }
+
+  private async doRetire (reason: string, graceMs: number): Promise<void> {
+    if (this.state === 'closed') return
+    const closed = new Promise<void>((resolve) => this.once('closed', () => resolve()))
+    if (this.state === 'connecting' || this.state === 'registering') {
+      this.closeReason ??= reason
+      this.abort(new BurrowError('BURROW_ERR_TUNNEL_LOST', reason))
+      await closed
+      return
+    }
+    const deadline = Date.now() + graceMs
+    if (this.state === 'registered') {
+      this.unregister(reason)
+      await this.confirm(Math.min(graceMs, this.options.heartbeatTimeoutMs))
+    }
+    let timer: NodeJS.Timeout | undefined
+    const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())) })
+    await Promise.race([this.idle(), graceOver, closed])
+    clearTimeout(timer)
+    this.close(reason)
+    // close() lets streams still running finish; past the grace period they are reset.
+    const hard = setTimeout(() => this.destroy('grace period over'), Math.max(0, deadline - Date.now()) + 1_000)
+    await closed
+    clearTimeout(hard)
+  }
+
+  /** Resolves when no request stream is open on this connection. */
+  private async idle (): Promise<void> {
+    if (this.active === 0) return
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /**
+   * Sends a control Heartbeat and resolves true when its reply arrives, false after `timeoutMs` or
+   * when the control stream is not up.
+   */
+  async confirm (timeoutMs: number): Promise<boolean> {
+    const control = this.control
+    if (control === undefined || this.state === 'closed') return false
+    const seq = ++this.beatSeq
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => { this.pendingBeats.delete(seq); resolve(false) }, timeoutMs)
+      this.pendingBeats.set(seq, () => { clearTimeout(timer); resolve(true) })
+      control.send({ heartbeat: { seq, reply: false } })
+    })
   }
 
   /** Closes gracefully: GOAWAY, in-flight streams finish, then the socket closes. Idempotent. */
@@ -166,6 +231,14 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       this.onControlStream(stream)
       return
     }
+    this.active++
+    stream.once('close', () => {
+      if (--this.active === 0 && this.idleWaiters.length > 0) {
+        const waiters = this.idleWaiters
+        this.idleWaiters = []
+        for (const w of waiters) w()
+      }
+    })
     this.options.origin.handle(stream, headers, flags, rawHeaders)
   }
 
@@ -216,9 +289,18 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
         this.abort(new RegistrationError(code, r.message || code, r.permanent === true, r.retryAfterMs ?? 0))
         return
       }
-      case 'heartbeat':
-        if (frame.heartbeat?.reply !== true) this.control?.send({ heartbeat: { seq: frame.heartbeat?.seq ?? 0, reply: true } })
+      case 'heartbeat': {
+        // uint64 decodes as a Long: compare as a number (our seqs stay far below 2^53).
+        const seq = Number(frame.heartbeat?.seq ?? 0)
+        if (frame.heartbeat?.reply !== true) {
+          this.control?.send({ heartbeat: { seq, reply: true } })
+        } else {
+          const waiter = this.pendingBeats.get(seq)
+          this.pendingBeats.delete(seq)
+          waiter?.()
+        }
         return
+      }
       case 'drain':
         this.logger.info({ reason: frame.drain?.reason, deadlineMs: frame.drain?.deadlineMs }, 'edge is draining this connection')
         if (this.state === 'registered') this.state = 'draining'
@@ -276,6 +358,11 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
   private onClosed (): void {
     if (this.state === 'closed') return
     this.state = 'closed'
+    for (const waiter of this.pendingBeats.values()) waiter()
+    this.pendingBeats.clear()
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
     clearTimeout(this.deadline)
     this.heartbeat?.stop()
     this.socket?.destroy()

@@ -1,8 +1,11 @@
 /**
  * `burrow edge accounts …` and `burrow edge certs …`: operator commands that work on an edge's state
  * directory whether or not the edge runs; a running edge picks the change up within a second.
+ * `burrow edge tunnels` asks the running edge itself, over its admin socket.
  */
 import { ensureCa } from '../edge/pki.js'
+import { fetchTunnels } from '../edge/admin-socket.js'
+import { formatLabels } from '../protocol/labels.js'
 import { IdentityStore, type CertificateListing } from '../edge/identity-store.js'
 import { certFingerprint } from '../transport/x509.js'
 import type { ZoneGrant } from '../protocol/identity.js'
@@ -86,6 +89,27 @@ export async function certsRevoke (stateDir: string, target: string, o: Output):
   const revoked = await store.revoke(target)
   if (revoked.length === 0) o.out(`Nothing to revoke: ${target} has no valid certificate left.`)
   else o.out(`Revoked ${revoked.length} certificate${revoked.length === 1 ? '' : 's'}: ${revoked.join(', ')}. A running edge disconnects their tunnels within seconds.`)
+}
+
+/**
+ * The hostnames, agents and connections of the edge running on `stateDir`: a table, or the admin
+ * socket's JSON. Rejects with EdgeNotRunningError when no edge runs there.
+ */
+export async function tunnelsList (stateDir: string, json: boolean, o: Output): Promise<void> {
+  const snapshot = await fetchTunnels(stateDir)
+  if (json) {
+    o.out(JSON.stringify(snapshot))
+    return
+  }
+  const rows = snapshot.hostnames.flatMap((h) => h.connections.map((c) => [
+    h.hostname, c.agentId === '' ? '-' : c.agentId, String(c.connIndex), c.id, c.state, String(c.inflight),
+    Object.keys(c.labels).length === 0 ? '-' : formatLabels(c.labels), c.account ?? '-', c.remoteAddress, c.since,
+  ]))
+  if (rows.length === 0) {
+    o.out(`no tunnels connected (edge ${snapshot.edgeId})`)
+    return
+  }
+  table(['HOSTNAME', 'AGENT', 'CONN', 'ID', 'STATE', 'INFLIGHT', 'LABELS', 'ACCOUNT', 'FROM', 'SINCE'], rows, o)
 }
 
 function table (header: string[], rows: string[][], o: Output): void {

@@ -7,6 +7,7 @@
  *   burrow login [options]            enroll with an edge: key pair here, certificate from the edge
  *   burrow edge [options]             run a standalone edge
  *   burrow edge accounts|certs …      manage the edge's accounts, tokens and certificates
+ *   burrow edge tunnels               list what a running edge serves (over its admin socket)
  *   burrow demo [options]             embedded edge + agent + demo origin (npm start)
  *
  * Exit codes: 0 ok or graceful shutdown; 1 runtime failure; 2 usage error; 4 registration rejected
@@ -22,13 +23,15 @@ import { createCliLogger, LOG_LEVELS, type CliLogger } from './logging.js'
 import { startDemoOrigin } from './demo-origin.js'
 import { Edge, type ListenAddress } from '../edge/edge.js'
 import { Agent, parseHostPort } from '../agent/agent.js'
+import { startReadyServer, type ReadyServer } from '../agent/ready-server.js'
 import { RegistrationError } from '../agent/tunnel-client.js'
 import { enroll, EnrollmentError, type AgentIdentity } from '../agent/enrollment.js'
 import { normaliseRegisteredHostname } from '../protocol/hostname.js'
 import { parseDuration, type ZoneGrant } from '../protocol/identity.js'
-import { DEFAULT_CERT_LIFETIME_MS, DEFAULT_TOKEN_TTL_MS } from '../protocol/constants.js'
+import { DEFAULT_CERT_LIFETIME_MS, DEFAULT_HA_CONNECTIONS, DEFAULT_TOKEN_TTL_MS, MAX_HA_CONNECTIONS } from '../protocol/constants.js'
+import { labelProblem, MAX_LABELS } from '../protocol/labels.js'
 import { loadLogin, saveLogin } from './agent-home.js'
-import { accountsAdd, accountsList, accountsToken, certsList, certsRevoke } from './admin.js'
+import { accountsAdd, accountsList, accountsToken, certsList, certsRevoke, tunnelsList } from './admin.js'
 import { hashBearerToken, hashPassword } from '../edge/shield/auth.js'
 
 export const EXIT_OK = 0
@@ -67,14 +70,38 @@ function parseListenOrZero (value: string): ListenAddress {
   return parseListen(value)
 }
 
-/** An edge address, host:port: checked here so that a bad one is a usage error (exit 2), not a crash. */
-function parseEdge (value: string): string {
+/** The default --ready address; when it is not given explicitly, a taken port falls back to READY_FALLBACK_PORTS, then any free port. */
+const DEFAULT_READY: ListenAddress = { host: '127.0.0.1', port: 20241 }
+const READY_FALLBACK_PORTS = [20242, 20243, 20244, 20245]
+
+/** --ready: host:port (port 0 for any free port) or off. */
+function parseReady (value: string): ListenAddress | 'off' {
+  if (value.trim().toLowerCase() === 'off') return 'off'
   try {
-    parseHostPort(value)
+    return parseListenOrZero(value)
   } catch {
-    throw new InvalidArgumentError('expected host:port, e.g. edge.example.com:7844')
+    throw new InvalidArgumentError('expected host:port or off, e.g. 127.0.0.1:20241')
   }
-  return value.trim()
+}
+
+/** Edge addresses, host:port[,host:port…]: checked here so that a bad one is a usage error (exit 2), not a crash. */
+function parseEdge (value: string): string {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  if (list.length === 0) throw new InvalidArgumentError('expected host:port, e.g. edge.example.com:7844')
+  for (const item of list) {
+    try {
+      parseHostPort(item)
+    } catch {
+      throw new InvalidArgumentError(`${JSON.stringify(item)}: expected host:port, e.g. edge.example.com:7844 (several: a:7844,b:7844)`)
+    }
+  }
+  return list.join(',')
+}
+
+function parseHaConnections (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_HA_CONNECTIONS) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_HA_CONNECTIONS}`)
+  return n
 }
 
 function parseMs (value: string): number {
@@ -112,10 +139,15 @@ function collectHostname (value: string, previous: string[] | undefined): string
 function collectLabel (value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const out = { ...(previous ?? {}) }
   for (const part of value.split(',')) {
-    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=([A-Za-z0-9._-]{0,63})$/.exec(part.trim())
-    if (m === null) throw new InvalidArgumentError(`${JSON.stringify(part)}: expected key=value (letters, digits, . _ -)`)
-    out[m[1]!] = m[2]!
+    const text = part.trim()
+    if (text === '') continue
+    const eq = text.indexOf('=')
+    if (eq === -1) throw new InvalidArgumentError(`${JSON.stringify(text)}: expected key=value, e.g. release=canary`)
+    const problem = labelProblem(text.slice(0, eq), text.slice(eq + 1))
+    if (problem !== undefined) throw new InvalidArgumentError(problem)
+    out[text.slice(0, eq)] = text.slice(eq + 1)
   }
+  if (Object.keys(out).length > MAX_LABELS) throw new InvalidArgumentError(`at most ${MAX_LABELS} labels`)
   return out
 }
 
@@ -164,12 +196,12 @@ function onSignals (log: CliLogger, shutdown: () => Promise<void>): void {
   process.on('SIGTERM', handler)
 }
 
-function fail (log: CliLogger, code: number, err: unknown, msg: string): never {
+function fail (log: CliLogger, code: number, err: unknown, msg: string, listenOption = '--listen'): never {
   const errCode = (err as { code?: unknown } | undefined)?.code
   log.logger.fatal({ err, code: errCode }, msg)
   log.flush()
   const prefix = typeof errCode === 'string' && errCode.startsWith('BURROW_ERR_') ? `${errCode}: ` : ''
-  const hint = errCode === 'EADDRINUSE' ? '\n  (another process uses that address: pick another with --listen host:port, or --listen 127.0.0.1:0 for any free port)' : ''
+  const hint = errCode === 'EADDRINUSE' ? `\n  (another process uses that address: pick another with ${listenOption} host:port, or ${listenOption} 127.0.0.1:0 for any free port)` : ''
   process.stderr.write(`burrow: ${msg}: ${prefix}${err instanceof Error ? err.message : String(err)}${hint}\n`)
   process.exit(code)
 }
@@ -185,9 +217,12 @@ interface AgentCliOptions {
   tunnelListen: ListenAddress
   stateDir: string
   label?: Record<string, string>
+  haConnections: number
   originTimeout: number
   gracePeriod: number
   retryMaxDelay: number
+  /** The /ready address; DEFAULT_READY itself (the same object) when not given explicitly. */
+  ready: ListenAddress | 'off'
   logLevel: LevelWithSilent
   pretty?: boolean
 }
@@ -223,7 +258,8 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
     if (edgeAddr === undefined) {
       // Quick-start path: an embedded edge; the agent enrolls against it in memory (SPEC.md §4.5).
       if (hostnames.length === 0) hostnames.push(demo ? 'hello.localhost' : 'app.localhost')
-      edge = new Edge({ stateDir: opts.stateDir, listen: opts.listen, tunnelListen: opts.tunnelListen, logger })
+      // No admin socket: two quick starts may share ~/.burrow/edge, and `burrow edge tunnels` is for `burrow edge`.
+      edge = new Edge({ stateDir: opts.stateDir, listen: opts.listen, tunnelListen: opts.tunnelListen, adminSocket: false, logger })
       await edge.start()
       edgeAddr = `127.0.0.1:${edge.tunnelAddress.port}`
       await edge.identity.ensureAccount('local', embeddedZones(hostnames))
@@ -257,6 +293,7 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
     hostnames,
     origin,
     labels: opts.label ?? {},
+    haConnections: opts.haConnections,
     originTimeoutMs: opts.originTimeout,
     gracePeriodMs: opts.gracePeriod,
     retryMaxDelayMs: opts.retryMaxDelay,
@@ -264,11 +301,30 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
     logger,
     ...(persist ? { onIdentityRenewed: async (renewed: AgentIdentity) => { await saveLogin(opts.home, { edge: savedEdge, identity: renewed }) } } : {}),
   })
+  let readyServer: ReadyServer | undefined
   onSignals(log, async () => {
     await agent.close()
     await edge?.close()
     await demoOrigin?.close()
+    // Last: /ready answers 503 while the agent drains.
+    await readyServer?.close()
   })
+  // The readiness endpoint starts before the tunnel does, so it answers 503 while connecting.
+  if (opts.ready !== 'off') {
+    try {
+      readyServer = await startReadyServer({
+        ...opts.ready,
+        ...(opts.ready === DEFAULT_READY ? { fallbackPorts: READY_FALLBACK_PORTS } : {}),
+        status: () => agent.status(),
+        logger,
+      })
+    } catch (err) {
+      await agent.close({ gracePeriodMs: 0 })
+      await edge?.close()
+      await demoOrigin?.close()
+      fail(log, EXIT_RUNTIME, err, 'could not start the readiness endpoint', '--ready')
+    }
+  }
   try {
     await agent.start()
   } catch (err) {
@@ -284,10 +340,10 @@ async function runAgent (originArg: string, opts: AgentCliOptions, demo: boolean
   const cert = agent.certificate
   if (edge !== undefined) {
     const urls = agent.registeredHostnames().map((h) => edge.publicUrl(h))
-    logger.info({ urls, origin }, 'tunnel ready')
+    logger.info({ urls, origin, ready: readyServer?.url }, 'tunnel ready')
     process.stderr.write(`\n  Burrow tunnel ready: ${urls.join(' ')}  ->  ${origin}\n  (Ctrl-C to stop)\n\n`)
   } else {
-    logger.info({ hostnames: agent.registeredHostnames(), edge: edgeAddr, origin, account: cert.account, certificate: cert.serial, certificateExpires: new Date(cert.notAfterMs).toISOString() }, 'tunnel ready')
+    logger.info({ hostnames: agent.registeredHostnames(), edge: edgeAddr, origin, account: cert.account, certificate: cert.serial, certificateExpires: new Date(cert.notAfterMs).toISOString(), ready: readyServer?.url }, 'tunnel ready')
   }
 }
 
@@ -404,8 +460,10 @@ function addSharedAgentOptions (cmd: Command): Command {
     .addOption(new Option('--tunnel-listen <host:port>', 'tunnel listener of the embedded edge').env('BURROW_TUNNEL_LISTEN').default({ host: '127.0.0.1', port: 0 }, '127.0.0.1:0 (any free port)').argParser(parseListenOrZero).hideHelp())
     .addOption(new Option('--state-dir <dir>', 'state directory of the embedded edge (CA, accounts, certificates)').env('BURROW_STATE_DIR').default(DEFAULT_STATE_DIR, '~/.burrow/edge'))
     .addOption(new Option('--origin-timeout <ms>', 'time the origin has to send response headers').env('BURROW_ORIGIN_TIMEOUT').default(30_000).argParser(parseMs))
+    .addOption(new Option('--ha-connections <n>', 'tunnel connections to hold, spread over the --edge addresses').env('BURROW_HA_CONNECTIONS').default(DEFAULT_HA_CONNECTIONS).argParser(parseHaConnections))
     .addOption(new Option('--grace-period <ms>', 'how long SIGINT/SIGTERM lets in-flight requests finish').env('BURROW_GRACE_PERIOD').default(30_000).argParser(parseMs))
     .addOption(new Option('--retry-max-delay <ms>', 'cap of the reconnect backoff').env('BURROW_RETRY_MAX_DELAY').default(30_000).argParser(parseMs))
+    .addOption(new Option('--ready <host:port|off>', 'serve GET /ready here: 200 while a tunnel connection is registered, else 503 (the default port, if taken, falls back to 20242..20245, then any free port)').env('BURROW_READY').default(DEFAULT_READY, '127.0.0.1:20241').argParser(parseReady))
     .addOption(levelOption())
     .addOption(prettyOption())
 }
@@ -426,7 +484,7 @@ export function buildProgram (): Command {
     .enablePositionalOptions()
     .argument('<origin-url>', 'the local app to expose, e.g. http://localhost:4000', parseOrigin)
     .addOption(new Option('--hostname <name>', 'hostname visitors use (repeatable; default app.localhost with the embedded edge)').env('BURROW_HOSTNAME').argParser(collectHostname))
-    .addOption(new Option('--edge <host:port>', "the edge's tunnel address (default: the edge of burrow login; without a login an edge runs embedded in this process)").env('BURROW_EDGE').argParser(parseEdge))
+    .addOption(new Option('--edge <host:port,…>', "the edge's tunnel address, or several, comma separated (default: the edge of burrow login; without a login an edge runs embedded in this process)").env('BURROW_EDGE').argParser(parseEdge))
     .addOption(new Option('--edge-ca <file>', "the edge's CA certificate (default: the one burrow login saved)").env('BURROW_EDGE_CA'))
     .addOption(new Option('--label <key=value>', 'label this tunnel (repeatable or comma separated), e.g. release=canary').env('BURROW_LABELS').argParser(collectLabel))
     .addHelpText('after', `
@@ -530,6 +588,14 @@ ${EXIT_CODES_HELP}`)
     .addOption(stateDirOption())
     .action(async (target: string, opts: { stateDir?: string }) => {
       await runAdmin(async () => { await certsRevoke(stateDirOf(opts), target, { out: (l) => process.stdout.write(l + '\n') }) })
+    })
+
+  edge.command('tunnels')
+    .description('List what the running edge serves: hostnames, agents, connections, labels, requests in flight (asks it over <state-dir>/admin.sock).')
+    .option('--json', 'one JSON object: { edgeId, hostnames: [{ hostname, connections: [...] }] }')
+    .addOption(stateDirOption())
+    .action(async (opts: { json?: boolean, stateDir?: string }) => {
+      await runAdmin(async () => { await tunnelsList(stateDirOf(opts), opts.json === true, { out: (l) => process.stdout.write(l + '\n') }) })
     })
 
   const demo = program.command('demo')

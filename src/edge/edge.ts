@@ -17,12 +17,14 @@ import { certFingerprint } from '../transport/x509.js'
 import { TunnelRegistry } from './registry.js'
 import { TunnelConnection, type RegisterDecision } from './tunnel-connection.js'
 import { VisitorProxy } from './visitor-proxy.js'
+import { startAdminSocket, type AdminSocket, type TunnelsSnapshot } from './admin-socket.js'
 import { guardVisitorRequest } from './visitor-guard.js'
 import { PublicListener, type PublicHttp2Options, type PublicTlsOptions } from './public-listener.js'
 import { Shield } from './shield/shield.js'
 import { ShieldConfigWatcher, type ShieldConfig } from './shield/config.js'
 import { normaliseRegisteredHostname } from '../protocol/hostname.js'
 import { hostnameGranted } from '../protocol/identity.js'
+import { labelsProblem } from '../protocol/labels.js'
 import { BurrowError, ErrorCodes, httpStatusOf, type ErrorCode } from '../protocol/errors.js'
 import {
   ALPN_ENROLL_V1, ALPN_V1, DEFAULT_CERT_LIFETIME_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_QUEUE_LIMIT,
@@ -67,6 +69,8 @@ export interface EdgeOptions {
   keepAliveTimeoutMs?: number
   /** Longest pause in a visitor's request body, HTTP/1 or HTTP/2, before the request is cut (408, or a reset once the response started). Default 30 s; 0 disables. */
   bodyIdleTimeoutMs?: number
+  /** Serve `burrow edge tunnels` on `<stateDir>/admin.sock` (0600). Default true. */
+  adminSocket?: boolean
   logger?: Logger
 }
 
@@ -103,6 +107,7 @@ export class Edge {
   /** The public listening sockets: HTTP/1 connections go to publicServer, HTTP/2 ones to its own server. */
   private readonly publicListener: PublicListener
   private tunnelServer: tls.Server | undefined
+  private adminSocket: AdminSocket | undefined
   private connSeq = 0
   private closing: Promise<void> | undefined
 
@@ -176,6 +181,8 @@ export class Edge {
     this.ca = pki.ca
     this.caFingerprint = certFingerprint(pki.ca.cert)
     this.store = await IdentityStore.open(this.options.stateDir)
+    // Fails when another edge runs on this state dir (its admin socket answers).
+    if (this.options.adminSocket !== false) this.adminSocket = await startAdminSocket(this.options.stateDir, { tunnels: () => this.tunnels() }, this.logger)
     this.tunnelServer = tls.createServer({
       cert: pki.certPem,
       key: pki.keyPem,
@@ -199,6 +206,7 @@ export class Edge {
     } catch (err) {
       this.tunnelServer.close()
       this.publicListener.destroy()
+      await this.adminSocket?.close()
       this.state = 'closed'
       throw err
     }
@@ -249,6 +257,26 @@ export class Edge {
     return this.shield?.stats() ?? {}
   }
 
+  /** What `burrow edge tunnels` shows: every routable hostname and its connections. */
+  tunnels (): TunnelsSnapshot {
+    // Every connection that registered, routable or not: a draining one still has requests in flight.
+    const byHost = new Map<string, TunnelsSnapshot['hostnames'][number]['connections']>()
+    for (const c of this.connections) {
+      if (c.registeredAt === 0 || c.state === 'closed') continue
+      const row = { id: c.id, agentId: c.agentId, state: c.state, inflight: c.inflight, labels: { ...c.labels }, remoteAddress: c.remoteAddress, account: c.identity?.account ?? null, connIndex: c.connIndex, since: new Date(c.registeredAt).toISOString() }
+      for (const host of c.hostnames) {
+        let rows = byHost.get(host)
+        if (rows === undefined) byHost.set(host, rows = [])
+        rows.push(row)
+      }
+    }
+    const hostnames = [...byHost].map(([hostname, connections]) => ({
+      hostname,
+      connections: connections.sort((a, b) => a.agentId.localeCompare(b.agentId) || a.connIndex - b.connIndex || a.id.localeCompare(b.id)),
+    }))
+    return { edgeId: this.id, hostnames: hostnames.sort((a, b) => a.hostname.localeCompare(b.hostname)) }
+  }
+
   /** Live tunnel connections (any state but closed). */
   get connectionCount (): number {
     return this.connections.size
@@ -280,6 +308,7 @@ export class Edge {
     await Promise.all([...this.connections].map(async (c) => await c.drain(deadline, 'edge shutting down')))
     for (const socket of this.visitorSockets) socket.destroy()
     this.publicListener.destroy()
+    await this.adminSocket?.close()
     this.state = 'closed'
     this.logger.info('edge closed')
   }
@@ -391,6 +420,10 @@ export class Edge {
         const granted = zones.map((z) => (z.wildcard ? `${z.zone} (wildcards allowed)` : z.zone)).join(', ')
         return { accepted: false, code: 'BURROW_ERR_HOSTNAME_FORBIDDEN', message: `${host} is outside the zones of account ${account}: ${granted || 'none'}`, permanent: true }
       }
+    }
+    const labelProblemText = labelsProblem(register.labels ?? {})
+    if (labelProblemText !== undefined) {
+      return { accepted: false, code: 'BURROW_ERR_LABEL_INVALID', message: labelProblemText, permanent: true }
     }
     for (const host of hostnames) {
       const owner = this.registry.ownerOf(host)

@@ -4,11 +4,28 @@
  */
 import type { TunnelConnection } from './tunnel-connection.js'
 import { wildcardKeyOf } from '../protocol/hostname.js'
+import { poolMatches, type LabelPool } from './routing.js'
 
 interface HostEntry {
   /** The account that owns the hostname while any connection holds it. */
   ownerKey: string
   connections: TunnelConnection[]
+}
+
+/** One connection of a hostname in list(). */
+export interface RegistryListing {
+  id: string
+  agentId: string
+  state: string
+  inflight: number
+  labels: Record<string, string>
+  remoteAddress: string
+  /** The account of the connection's client certificate. */
+  account: string | undefined
+  /** Register.conn_index: the agent's connection slot. */
+  connIndex: number
+  /** When the edge accepted the Register (ms since the epoch). */
+  registeredAt: number
 }
 
 /** How many offline hostnames the registry remembers (to answer 503 "offline" rather than 404). */
@@ -48,19 +65,32 @@ export class TunnelRegistry {
 
   /**
    * The connection to send a request for `hostname` to: the routable one with the fewest streams in
-   * flight, other than `except` (a connection that just refused the request). Hot path: no allocation.
+   * flight, among those in `pool` when given, other than `except` (a connection that just failed the
+   * request). With `avoidAgent`, connections of other agents come first (a retry should not land on
+   * a sibling of a connection that just died with its process). Hot path: no allocation.
    */
-  pick (hostname: string, except?: TunnelConnection): TunnelConnection | undefined {
+  pick (hostname: string, except?: TunnelConnection, pool?: LabelPool, avoidAgent?: string): TunnelConnection | undefined {
     const entry = this.entryOf(hostname)
     if (entry === undefined) return undefined
     const list = entry.connections
     let best: TunnelConnection | undefined
+    let bestSibling = false
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!
       if (c.state !== 'registered' || c === except) continue
-      if (best === undefined || c.inflight < best.inflight) best = c
+      if (pool !== undefined && !poolMatches(c.labels, pool)) continue
+      const sibling = avoidAgent !== undefined && c.agentId === avoidAgent
+      if (best === undefined || (bestSibling && !sibling) || (sibling === bestSibling && c.inflight < best.inflight)) {
+        best = c
+        bestSibling = sibling
+      }
     }
     return best
+  }
+
+  /** The connections serving `hostname` (exact, else wildcard), any state; for selectPool. */
+  connectionsFor (hostname: string): readonly TunnelConnection[] | undefined {
+    return this.entryOf(hostname)?.connections
   }
 
   /** True when `hostname` was registered at some point (it is offline if pick() finds nothing). */
@@ -79,10 +109,20 @@ export class TunnelRegistry {
   }
 
   /** A snapshot for operators and tests. */
-  list (): Array<{ hostname: string, connections: Array<{ id: string, agentId: string, state: string, inflight: number, labels: Record<string, string> }> }> {
+  list (): Array<{ hostname: string, connections: RegistryListing[] }> {
     return [...this.hosts].map(([hostname, entry]) => ({
       hostname,
-      connections: entry.connections.map((c) => ({ id: c.id, agentId: c.agentId, state: c.state, inflight: c.inflight, labels: c.labels })),
+      connections: entry.connections.map((c) => ({
+        id: c.id,
+        agentId: c.agentId,
+        state: c.state,
+        inflight: c.inflight,
+        labels: { ...c.labels },
+        remoteAddress: c.remoteAddress,
+        account: c.identity?.account,
+        connIndex: c.connIndex,
+        registeredAt: c.registeredAt,
+      })),
     }))
   }
 

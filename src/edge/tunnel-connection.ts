@@ -59,6 +59,9 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
   identity: CertIdentity | undefined
   /** Request streams opened and not yet closed; the control stream is not counted. */
   inflight = 0
+  /** The agent's connection slot (Register.conn_index) and when the Register was accepted (ms): for listings. */
+  connIndex = 0
+  registeredAt = 0
   /**
    * Request streams the agent lets us run at once: its SETTINGS_MAX_CONCURRENT_STREAMS minus the
    * control stream (SPEC.md §5.9). Until its SETTINGS arrive, Node assumes 100.
@@ -290,6 +293,8 @@ export class TunnelConnection extends EventEmitter<TunnelConnectionEvents> {
     this.ownerKey = decision.ownerKey
     this.labels = { ...(register.labels ?? {}) }
     this.agentId = register.client?.agentId ?? ''
+    this.connIndex = register.connIndex ?? 0
+    this.registeredAt = Date.now()
     this.control?.send({
       registerAccepted: {
         connectionId: this.id,

@@ -12,8 +12,10 @@ import { addAbortSignal } from 'node:stream'
 import type { Logger } from 'pino'
 import type { TunnelRegistry } from './registry.js'
 import type { TunnelConnection } from './tunnel-connection.js'
+import type { RoutingRule } from './routing.js'
 import { requestHasBody, writeErrorResponse } from './error-response.js'
 import { routingKeyOfHost } from '../protocol/hostname.js'
+import { ANY_CONNECTION, cookieValue, POOL_EMPTY, selectPool, stickyCookie, type LabelPool } from './routing.js'
 import { connectionListedNames, HOP_BY_HOP, isBurrowHeader, isHopByHop, isValidHeaderName, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
 import { H_ERROR, H_REQUEST_ID, H_RESPONSE_SOURCE, SOURCE_AGENT } from '../protocol/constants.js'
 import { isErrorCode, type ErrorCode } from '../protocol/errors.js'
@@ -56,6 +58,8 @@ export type GateVerdict =
     maxBodyBytes?: number
     /** How long the agent has to start the response before the visitor gets 504. */
     responseTimeoutMs?: number
+    /** The hostname's label-weighted routing rule (policy file `split`), applied when picking the tunnel connection. */
+    routing?: RoutingRule
   }
   | { ok: false, code: ErrorCode, headers?: Readonly<Record<string, string>> }
 
@@ -145,12 +149,39 @@ export class VisitorProxy {
 
   private forward (exchange: Exchange, key: string, host: string, path: string, verdict: GateVerdict & { ok: true } | undefined, expectContinue: boolean): void {
     if (exchange.closed) return // the visitor left while the policy check ran
-    const conn = this.registry.pick(key)
+    const req = exchange.req
+    const rule = verdict?.routing
+    let conn: TunnelConnection | undefined
+    if (rule === undefined) {
+      conn = this.registry.pick(key)
+    } else {
+      // Label-weighted routing (SPEC.md §5.11): pick the pool, then the connection within it.
+      const conns = this.registry.connectionsFor(key)
+      if (conns !== undefined) {
+        const sticky = rule.sticky
+        const value = sticky === undefined
+          ? undefined
+          : sticky.kind === 'cookie' ? cookieValue(req.headers.cookie, sticky.name) : fieldValue(req.headers[sticky.name])
+        const index = selectPool(rule, conns, value)
+        if (index === POOL_EMPTY) {
+          exchange.reject('BURROW_ERR_POOL_EMPTY')
+          return
+        }
+        if (index === ANY_CONNECTION) {
+          conn = this.registry.pick(key)
+        } else {
+          const pool = rule.pools[index]!
+          exchange.pool = pool
+          exchange.fallbackAny = rule.fallback === 'any'
+          if (sticky?.kind === 'cookie' && value !== pool.name) exchange.setCookie = stickyCookie(sticky, pool)
+          conn = this.registry.pick(key, undefined, pool)
+        }
+      }
+    }
     if (conn === undefined) {
       exchange.reject(this.registry.isKnown(key) ? 'BURROW_ERR_NO_TUNNEL' : 'BURROW_ERR_UNKNOWN_HOST')
       return
     }
-    const req = exchange.req
     const headers = tunnelRequestHeaders(req, path, host, exchange.requestId, verdict?.removeHeaders)
     if (headers === undefined) {
       exchange.reject('BURROW_ERR_BAD_REQUEST')
@@ -191,22 +222,31 @@ export class VisitorProxy {
       const code = (err as NodeJS.ErrnoException).code
       this.logger.debug({ err, requestId: exchange.requestId }, 'tunnel refused a new stream')
       if (code !== undefined && HEADER_ERRORS.has(code)) exchange.reject('BURROW_ERR_BAD_REQUEST')
-      else this.retry(exchange, conn, true)
+      else this.retry(exchange, conn, 'refused')
       return
     }
     exchange.attach(stream, conn)
   }
 
   /**
-   * A request `failed` never started (SPEC.md §5.8): the connection refused the stream, so the agent
-   * and the origin never saw it. Send it once more on another routable connection of the same
-   * hostname, or answer TUNNEL_LOST. `bodyUntouched` says the visitor's body was not read yet; a
-   * request whose body was already streamed into the refused stream cannot be replayed.
+   * The tunnel failed a request before its response started (SPEC.md §5.8). `refused`: the connection
+   * refused the stream (REFUSED_STREAM, or GOAWAY before it opened), so neither the agent nor the
+   * origin saw it: any method may go elsewhere. `lost`: the connection died with the stream open, so
+   * the origin may have seen it: only an idempotent method may go elsewhere. Either way only if no
+   * byte of the visitor's body was read (a body is never buffered for a replay), at most
+   * MAX_ATTEMPTS connections in all, preferring another agent and the request's pool; otherwise the
+   * visitor gets 502 BURROW_ERR_TUNNEL_LOST. The origin never receives a non-idempotent request twice.
    */
-  retry (exchange: Exchange, failed: TunnelConnection, bodyUntouched: boolean): void {
-    const next = exchange.attempts < MAX_ATTEMPTS && (bodyUntouched || !exchange.hasBody)
-      ? this.registry.pick(exchange.key!, failed)
-      : undefined
+  retry (exchange: Exchange, failed: TunnelConnection, why: 'refused' | 'lost'): void {
+    const req = exchange.req
+    const replayable = exchange.attempts < MAX_ATTEMPTS &&
+      (!exchange.hasBody || !req.readableDidRead) &&
+      (why === 'refused' || IDEMPOTENT.has(req.method!))
+    let next: TunnelConnection | undefined
+    if (replayable) {
+      next = this.registry.pick(exchange.key!, failed, exchange.pool, failed.agentId)
+      if (next === undefined && exchange.pool !== undefined && exchange.fallbackAny) next = this.registry.pick(exchange.key!, failed, undefined, failed.agentId)
+    }
     if (next === undefined) {
       exchange.reject('BURROW_ERR_TUNNEL_LOST')
       return
@@ -234,8 +274,16 @@ export class VisitorProxy {
   }
 }
 
-/** How many connections one request may be sent to (the first and one retry). */
-const MAX_ATTEMPTS = 2
+/** How many connections one request may be sent to (the first and two retries). */
+const MAX_ATTEMPTS = 3
+
+/** Methods RFC 9110 §9.2.2 calls idempotent: the only ones replayed after a connection died mid-flight. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+/** One value of a request field for header stickiness (repeated values joined as HTTP does). */
+function fieldValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value
+}
 
 /**
  * The request target as the stream's :path (SPEC.md §5.1). Origin-form ("/a?b") is used as is, on
@@ -345,6 +393,14 @@ class Exchange implements ProxiedRequest {
   headers: OutgoingHttpHeaders | undefined
   hasBody = false
   attempts = 1
+  /** The label pool the routing rule chose (SPEC.md §5.11); retries stay in it when they can. */
+  pool: LabelPool | undefined
+  /** The rule lets a retry leave the pool for any connection of the hostname. */
+  fallbackAny = false
+  /** Set-Cookie pinning the client to its pool (cookie stickiness), added to the origin's response. */
+  setCookie: string | undefined
+  /** The body-size counter on the visitor's request, removed when the request moves to another connection. */
+  private bodyCounter: ((chunk: Buffer) => void) | undefined
   private readonly proxy: VisitorProxy
   private conn: TunnelConnection | undefined
   /** Set by the shield: body size cap and response deadline (SPEC.md §6). */
@@ -414,6 +470,7 @@ class Exchange implements ProxiedRequest {
             this.proxy.limitBroken('BURROW_ERR_BODY_TOO_LARGE')
           }
         }
+        this.bodyCounter = count
         this.req.on('data', count)
       }
       this.req.pipe(stream)
@@ -444,6 +501,7 @@ class Exchange implements ProxiedRequest {
       flat.push(name, raw[i + 1]!)
     }
     flat.push(H_REQUEST_ID, this.requestId)
+    if (this.setCookie !== undefined) flat.push('set-cookie', this.setCookie)
     this.responded = true
     try {
       res.writeHead(Number(headers[':status']), flat)
@@ -460,6 +518,13 @@ class Exchange implements ProxiedRequest {
       }
     })
     stream.once('end', () => {
+      // Node also ends the readable side of a stream torn down with its connection (the agent's
+      // socket closed: rstCode CANCEL; the session destroyed: rstCode NO_ERROR but destroyed).
+      // Only a clean END_STREAM completes the response; a cut one must stay visibly cut (SPEC.md §5.8).
+      if (stream.destroyed || (stream.closed && stream.rstCode !== NGHTTP2_NO_ERROR)) {
+        this.fail('BURROW_ERR_TUNNEL_LOST')
+        return
+      }
       this.done = true
       res.end()
     })
@@ -469,11 +534,21 @@ class Exchange implements ProxiedRequest {
     clearTimeout(this.responseTimer)
     if (this.done) return
     const rstCode = this.stream!.rstCode
-    if (rstCode === NGHTTP2_NO_ERROR && this.responded) return // 'end' finishes the response
-    if (rstCode === NGHTTP2_REFUSED_STREAM && !this.responded) {
-      // Refused unprocessed (e.g. racing the agent's GOAWAY): safe to send elsewhere.
-      if (this.hasBody) this.req.unpipe(this.stream!)
-      this.proxy.retry(this, this.conn!, false)
+    if (rstCode === NGHTTP2_NO_ERROR && this.responded) {
+      // A clean END_STREAM closes the stream only after its readable side ended ('end' finishes the
+      // response). Closed with body data still unread (the session destroyed while the visitor was
+      // applying backpressure): 'end' will never come, so the response is cut visibly.
+      if (!this.stream!.readableEnded) this.fail('BURROW_ERR_TUNNEL_LOST')
+      return
+    }
+    if (!this.responded && !this.res.headersSent) {
+      // No response byte reached the visitor: maybe another connection can take it (VisitorProxy.retry).
+      if (this.hasBody) {
+        this.req.unpipe(this.stream!)
+        if (this.bodyCounter !== undefined) this.req.off('data', this.bodyCounter)
+        this.bodyCounter = undefined
+      }
+      this.proxy.retry(this, this.conn!, rstCode === NGHTTP2_REFUSED_STREAM ? 'refused' : 'lost')
       return
     }
     this.fail('BURROW_ERR_TUNNEL_LOST')

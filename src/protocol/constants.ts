@@ -43,3 +43,9 @@ export const ENROLLMENT_DEADLINE_MS = 10_000
 /** Default lifetime of a client certificate (§4.2) and of an enrollment token (§4.6). */
 export const DEFAULT_CERT_LIFETIME_MS = 7 * 86_400_000
 export const DEFAULT_TOKEN_TTL_MS = 86_400_000
+
+/** Tunnel connections an agent holds (§8.5), and the most it may hold. */
+export const DEFAULT_HA_CONNECTIONS = 4
+export const MAX_HA_CONNECTIONS = 16
+/** Dial attempts one connection slot may make in a rolling minute (§8.1). */
+export const MAX_DIALS_PER_MINUTE = 30

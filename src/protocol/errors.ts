@@ -17,6 +17,7 @@ export const ErrorCodes = {
   BURROW_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests or connections: slow down (see Retry-After).' },
   BURROW_ERR_UNKNOWN_HOST: { status: 404, message: 'No tunnel is registered for this hostname.' },
   BURROW_ERR_NO_TUNNEL: { status: 503, message: 'The tunnel for this hostname is offline: no agent is connected.' },
+  BURROW_ERR_POOL_EMPTY: { status: 503, message: 'No tunnel with the labels this request was routed to is connected, and the hostname has no fallback.' },
   BURROW_ERR_TUNNEL_BUSY: { status: 503, message: 'The tunnel is at its concurrent request limit.' },
   BURROW_ERR_TUNNEL_LOST: { status: 502, message: 'The tunnel connection failed before the origin answered.' },
   BURROW_ERR_EDGE_DRAINING: { status: 503, message: 'The edge is shutting down.' },
@@ -39,6 +40,7 @@ export const ErrorCodes = {
   BURROW_ERR_HOSTNAME_INVALID: { status: undefined, message: 'A hostname is not a valid DNS name.' },
   BURROW_ERR_HOSTNAME_FORBIDDEN: { status: undefined, message: 'The certificate grants no zone containing this hostname.' },
   BURROW_ERR_HOSTNAME_TAKEN: { status: undefined, message: 'Another account serves this hostname.' },
+  BURROW_ERR_LABEL_INVALID: { status: undefined, message: 'A tunnel label is invalid (key or value syntax, or too many labels).' },
   BURROW_ERR_UNSUPPORTED_VERSION: { status: undefined, message: 'The protocol version is not supported.' },
   BURROW_ERR_HEARTBEAT_TIMEOUT: { status: undefined, message: 'The peer did not answer a heartbeat in time.' },
 } as const satisfies Record<string, { status: number | undefined, message: string }>

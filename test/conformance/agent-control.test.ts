@@ -148,8 +148,13 @@ t.test('§3.9 §8.3 on shutdown the agent sends Unregister, finishes in-flight r
   const inflight = conn.request({ ':path': '/slow' })
   await waitFor(() => held !== undefined, 3_000)
   const closing = agent.close({ gracePeriodMs: 3_000 })
-  const unregister = await conn.frames().nextOf('unregister')
+  const frames = conn.frames()
+  const unregister = await frames.nextOf('unregister')
   t.ok(unregister.unregister != null, 'Unregister sent')
+  // §3.9: the agent confirms the Unregister with a Heartbeat round trip; a conforming edge answers it.
+  const beat = await frames.nextOf('heartbeat')
+  t.equal(beat.heartbeat?.reply, false, 'a Heartbeat follows the Unregister')
+  conn.send({ heartbeat: { seq: beat.heartbeat?.seq ?? 0, reply: true } })
   t.equal(conn.goawayCode, undefined, 'no GOAWAY while a request is in flight')
   held!.end('finished')
   const result = await inflight.done

@@ -280,6 +280,8 @@ export function agentFor (t: T, edge: FakeEdge, origin: string, options: Partial
     retryBaseMs: 50,
     retryMaxDelayMs: 200,
     gracePeriodMs: 1_000,
+    // One connection unless a test asks for more (SPEC.md §8.5): most tests script one connection.
+    haConnections: 1,
     logger: testLogger(),
     ...options,
   })

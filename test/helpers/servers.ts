@@ -149,6 +149,7 @@ export async function startAgent (
     origin: typeof origin === 'string' ? origin : origin.url,
     retryBaseMs: 50,
     retryMaxDelayMs: 500,
+    haConnections: 1,
     gracePeriodMs: 2_000,
     logger: testLogger(),
     ...rest,

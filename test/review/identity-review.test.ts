@@ -172,6 +172,7 @@ t.test('§4.7 a renewal that completes while the agent is still registering move
     retryBaseMs: 20,
     retryMaxDelayMs: 50,
     gracePeriodMs: 0,
+    haConnections: 1,
     logger: testLogger(),
   })
   t.teardown(async () => { await agent.close({ gracePeriodMs: 0 }) })

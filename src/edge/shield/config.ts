@@ -15,6 +15,10 @@ import { basename, dirname, resolve } from 'node:path'
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
 import * as z from 'zod'
 import { normaliseRegisteredHostname, wildcardKeyOf } from '../../protocol/hostname.js'
+import { isBurrowHeader, isHopByHop, isValidHeaderName } from '../../protocol/headers.js'
+import { parseDuration } from '../../protocol/identity.js'
+import { LABEL_KEY_RE, labelProblem, MAX_LABELS } from '../../protocol/labels.js'
+import type { LabelPool, RoutingRule, Stickiness } from '../routing.js'
 import { silentLogger, type Logger } from '../../observability/logger.js'
 import { isBearerTokenHash, isPasswordHash } from './auth.js'
 
@@ -87,6 +91,8 @@ export interface HostPolicy {
   readonly originTimeoutMs: number | undefined
   /** Lower-case header name; DEFAULT_IDENTITY_HEADER unless configured. */
   readonly identityHeader: string
+  /** Label-weighted routing (`split`, `sticky`, `fallback`; host entries only, never from `defaults`). */
+  readonly routing: RoutingRule | undefined
 }
 
 export interface ShieldConfig {
@@ -335,6 +341,135 @@ const policySchema = z.strictObject({
 
 type PolicyInput = z.output<typeof policySchema>
 
+// Routing keys (issue #5, SPEC.md §5.11): only in a host entry. ------------------------------------------
+
+/** The keys a host entry has and `defaults` has not. */
+const ROUTING_KEYS: ReadonlySet<string> = new Set(['split', 'sticky', 'fallback'])
+const MAX_POOLS = 16
+const MAX_WEIGHT = 10_000
+/** An explicit pool name: also the stickiness cookie's value. */
+const POOL_NAME_RE = /^[A-Za-z0-9._-]{1,63}$/
+/** A pool name made from its match pairs ("release=stable&zone=eu"). */
+const DEFAULT_POOL_NAME_RE = /^[A-Za-z0-9._=&-]{1,128}$/
+/** A cookie-name token (RFC 6265 §4.1.1), bounded. */
+const COOKIE_NAME_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
+
+/** `{ release: stable }`: 1..16 labels, each valid as an agent's `--label` would have to be. */
+const labelMatch = z.record(z.string(), z.string({ error: (issue) => `label values are strings: quote it in the file (got the ${typeof issue.input} ${JSON.stringify(issue.input)})` }))
+  .superRefine((match, ctx) => {
+    const keys = Object.keys(match)
+    if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one label (e.g. { release: stable })' })
+    if (keys.length > MAX_LABELS) ctx.addIssue({ code: 'custom', message: `at most ${MAX_LABELS} labels, got ${keys.length}` })
+    for (const key of keys) {
+      const problem = labelProblem(key, match[key]!)
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: [key], params: { atKey: !LABEL_KEY_RE.test(key) } })
+    }
+  })
+
+const splitEntrySchema = z.strictObject({
+  name: z.string().regex(POOL_NAME_RE, { error: (issue) => `pool name ${JSON.stringify(issue.input)} must be 1-63 letters, digits, ".", "_" or "-"` }).optional(),
+  match: labelMatch,
+  weight: z.int({ error: `must be an integer from 0 to ${MAX_WEIGHT}` }).min(0, { error: `must be an integer from 0 to ${MAX_WEIGHT}` }).max(MAX_WEIGHT, { error: `must be an integer from 0 to ${MAX_WEIGHT}` }),
+})
+
+type SplitEntry = z.output<typeof splitEntrySchema>
+
+/** A pool's name: the explicit one, else its match pairs "k=v" with keys sorted, joined by "&". */
+function poolNameOf (entry: SplitEntry): string {
+  return entry.name ?? Object.keys(entry.match).sort().map((k) => `${k}=${entry.match[k]!}`).join('&')
+}
+
+/** The header whose value's hash picks the pool: any valid name, lower-cased, except Burrow's and hop-by-hop ones. */
+const stickyHeader = z.string().transform((value, ctx) => {
+  const name = value.toLowerCase()
+  if (!isValidHeaderName(name)) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a header name` })
+  } else if (isBurrowHeader(name) || isHopByHop(name, undefined)) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is a Burrow or hop-by-hop header; stick on a header the client sends end to end (e.g. x-user-id)` })
+  } else {
+    return name
+  }
+  return z.NEVER
+})
+
+/** Cookie lifetime: a duration ("30m", "1h", "7d") of whole seconds, at least 1s; becomes Max-Age. */
+const cookieTtl = z.string({ error: 'expected a duration such as "30m", "1h" or "7d"' }).transform((value, ctx) => {
+  const ms = parseDuration(value)
+  if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration (e.g. "30m", "1h", "7d")` })
+  else if (ms < 1000 || ms % 1000 !== 0) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)}: Max-Age counts whole seconds; give at least 1s, in whole seconds` })
+  else return ms / 1000
+  return z.NEVER
+})
+
+const stickySchema = z.strictObject({
+  cookie: z.string().regex(COOKIE_NAME_RE, { error: (issue) => `${JSON.stringify(issue.input)} is not a cookie name (1-64 letters, digits or !#$%&'*+.^_\`|~-)` }).optional(),
+  ttl: cookieTtl.optional(),
+  header: stickyHeader.optional(),
+}).superRefine((sticky, ctx) => {
+  if (sticky.cookie === undefined && sticky.header === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'needs one of cookie or header' })
+  } else if (sticky.cookie !== undefined && sticky.header !== undefined) {
+    ctx.addIssue({ code: 'custom', message: 'give only one of cookie and header' })
+  } else if (sticky.ttl !== undefined && sticky.cookie === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'ttl is the cookie\'s lifetime: it needs cookie', path: ['ttl'], params: { atKey: true } })
+  }
+})
+
+/** A `hosts` entry: the policy keys, plus label-weighted routing. */
+const hostSchema = policySchema.extend({
+  split: z.array(splitEntrySchema)
+    .min(1, { error: 'must list at least one pool (e.g. - match: { release: stable }, weight: 100)' })
+    .max(MAX_POOLS, { error: `at most ${MAX_POOLS} pools` })
+    .optional(),
+  sticky: stickySchema.optional(),
+  fallback: z.enum(['any', 'none'], { error: (issue) => `${JSON.stringify(issue.input)} is not one of any, none` }).optional(),
+}).superRefine((entry, ctx) => {
+  const split = entry.split
+  if (split === undefined) {
+    for (const key of ['sticky', 'fallback'] as const) {
+      if (entry[key] !== undefined) ctx.addIssue({ code: 'custom', message: `needs split (${key} applies to the pools that split defines)`, path: [key], params: { atKey: true } })
+    }
+    return
+  }
+  const names = new Map<string, number>()
+  let total = 0
+  split.forEach((pool, i) => {
+    total += pool.weight
+    // A bad name or an empty match is reported already (those checks do not stop this one).
+    if (pool.name === undefined ? Object.keys(pool.match).length === 0 : !POOL_NAME_RE.test(pool.name)) return
+    const name = poolNameOf(pool)
+    const at = pool.name === undefined ? ['split', i] : ['split', i, 'name']
+    if (pool.name === undefined && !DEFAULT_POOL_NAME_RE.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `the pool's name made from its labels (${name.length} characters) is longer than 128; give it a name`, path: at })
+    }
+    const earlier = names.get(name)
+    if (earlier !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `pool name ${JSON.stringify(name)} is already used by split[${earlier}]; give each pool its own name`, path: at })
+    } else {
+      names.set(name, i)
+    }
+  })
+  if (total === 0 && split.length > 0) ctx.addIssue({ code: 'custom', message: 'the weights add up to 0: give at least one pool a weight above 0 (a weight-0 pool is reached only by its cookie)', path: ['split'] })
+})
+
+type HostInput = z.output<typeof hostSchema>
+
+/** The routing rule of a host entry (validated by hostSchema), or undefined when it has no split. */
+function toRouting (entry: HostInput): RoutingRule | undefined {
+  if (entry.split === undefined) return undefined
+  let totalWeight = 0
+  const pools = entry.split.map((pool): LabelPool => {
+    totalWeight += pool.weight
+    const match = Object.freeze(Object.keys(pool.match).sort().map((k) => Object.freeze([k, pool.match[k]!] as const)))
+    return Object.freeze({ name: poolNameOf(pool), match, weight: pool.weight })
+  })
+  const s = entry.sticky
+  let sticky: Stickiness | undefined
+  if (s?.cookie !== undefined) sticky = Object.freeze({ kind: 'cookie', name: s.cookie, maxAgeS: s.ttl })
+  else if (s?.header !== undefined) sticky = Object.freeze({ kind: 'header', name: s.header })
+  return Object.freeze({ pools: Object.freeze(pools), totalWeight, sticky, fallback: entry.fallback ?? 'any' })
+}
+
 /** Why a `hosts` key is unusable, or its normalised form. */
 function normaliseHostKey (key: string): { key: string } | { problem: string } {
   if (/[:/\s]/.test(key)) return { problem: `${JSON.stringify(key)} is not a hostname (no scheme, port, path or spaces)` }
@@ -351,7 +486,7 @@ const fileSchema = z.strictObject({
   trustedProxies: z.array(cidr).optional(),
   connectionRateLimit: connectionRateLimitSchema.optional(),
   defaults: policySchema.optional(),
-  hosts: z.record(z.string(), policySchema).optional(),
+  hosts: z.record(z.string(), hostSchema).optional(),
 }, { error: (issue) => issue.code === 'invalid_type' ? 'the file must be a YAML mapping (trustedProxies, connectionRateLimit, defaults, hosts)' : undefined })
   .superRefine((file, ctx) => {
     const seen = new Map<string, string>()
@@ -378,8 +513,10 @@ function knownKeysAt (path: readonly PropertyKey[]): readonly string[] | undefin
   else if (path[0] === 'hosts' && path.length >= 2) rest = path.slice(2)
   else return undefined
   const at = rest.join('.')
+  if (rest[0] === 'split' && rest.length === 2 && typeof rest[1] === 'number') return Object.keys(splitEntrySchema.shape)
   switch (at) {
-    case '': return Object.keys(policySchema.shape)
+    case '': return Object.keys(path[0] === 'defaults' ? policySchema.shape : hostSchema.shape)
+    case 'sticky': return Object.keys(stickySchema.shape)
     case 'allow': return ['methods', 'paths']
     case 'auth': return ['basic', 'bearer', 'jwt']
     case 'auth.jwt': return Object.keys(jwtSchema.shape)
@@ -458,7 +595,10 @@ function issuesOf (doc: Document, lineCounter: LineCounter, zodIssues: readonly 
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(issue.path)
       const hint = known === undefined ? '' : ` (expected one of: ${known.join(', ')})`
-      for (const key of issue.keys ?? []) push([...issue.path, key], `unknown key${hint}`, true)
+      for (const key of issue.keys ?? []) {
+        const misplaced = issue.path.length === 1 && issue.path[0] === 'defaults' && ROUTING_KEYS.has(key)
+        push([...issue.path, key], misplaced ? 'split/sticky/fallback belong in a hosts entry (routing is per hostname; defaults cannot set it)' : `unknown key${hint}`, true)
+      }
     } else if (issue.code === 'invalid_key') {
       push(issue.path, issue.issues?.[0]?.message ?? issue.message, true)
     } else {
@@ -515,7 +655,7 @@ function build (file: z.output<typeof fileSchema>, fileName: string): { config: 
   for (const [rawKey, entry] of Object.entries(file.hosts ?? {})) {
     const key = normaliseRegisteredHostname(rawKey)! // checked by the schema
     if (key.startsWith('*.')) hasWildcards = true
-    policies.set(key, toPolicy(key, entry, file.defaults, baseDir, ['hosts', rawKey], jwksFiles))
+    policies.set(key, toPolicy(key, entry, file.defaults, baseDir, ['hosts', rawKey], jwksFiles, toRouting(entry)))
   }
   const config: ShieldConfig = {
     file: resolve(fileName),
@@ -530,7 +670,7 @@ function build (file: z.output<typeof fileSchema>, fileName: string): { config: 
 
 /** `defaults` shallow-merged with a host entry, key by key (the host wins; its `null` removes the default). */
 function toPolicy (entryKey: string | undefined, entry: PolicyInput, defaults: PolicyInput | undefined, baseDir: string,
-  path: PropertyKey[], jwksFiles: Parsed['jwksFiles']): HostPolicy {
+  path: PropertyKey[], jwksFiles: Parsed['jwksFiles'], routing?: RoutingRule): HostPolicy {
   const pick = <K extends keyof PolicyInput>(key: K): NonNullable<PolicyInput[K]> | undefined => {
     const value = Object.hasOwn(entry, key) ? entry[key] : defaults?.[key]
     return value ?? undefined
@@ -554,6 +694,7 @@ function toPolicy (entryKey: string | undefined, entry: PolicyInput, defaults: P
     maxHeaderCount: pick('maxHeaderCount'),
     originTimeoutMs: pick('originTimeoutMs'),
     identityHeader: pick('identityHeader') ?? DEFAULT_IDENTITY_HEADER,
+    routing,
   }
   return Object.freeze(policy)
 }

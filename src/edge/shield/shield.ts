@@ -166,6 +166,7 @@ export class Shield implements RequestGate {
       ...(setHeaders === undefined ? {} : { setHeaders }),
       ...(policy.maxBodyBytes === undefined ? {} : { maxBodyBytes: policy.maxBodyBytes }),
       ...(policy.originTimeoutMs === undefined ? {} : { responseTimeoutMs: policy.originTimeoutMs }),
+      ...(policy.routing === undefined ? {} : { routing: policy.routing }),
     }
   }
 
