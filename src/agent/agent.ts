@@ -57,7 +57,7 @@ export interface AgentOptions {
 export type AgentState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopping' | 'stopped' | 'failed'
 
 /** What one connection slot is doing (SPEC.md §8.5). */
-export type SlotState = 'idle' | 'connecting' | 'registered' | 'backoff' | 'stopped'
+export type SlotState = 'idle' | 'connecting' | 'registered' | 'draining' | 'backoff' | 'stopped'
 
 export interface AgentStatus {
   agentId: string
@@ -250,7 +250,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     const retiring: Array<Promise<void>> = []
     for (const slot of this.slots) {
       this.stopSlot(slot)
-      if (slot.client !== undefined) retiring.push(slot.client.retire('agent shutting down', graceMs))
+      if (slot.client !== undefined) {
+        slot.state = 'draining'
+        retiring.push(slot.client.retire('agent shutting down', graceMs))
+      } else {
+        slot.state = 'stopped'
+      }
     }
     for (const client of this.retiring) retiring.push(client.retire('agent shutting down', graceMs))
     this.logger.info({ inflight: this.origin.active, graceMs }, 'unregistered; finishing in-flight requests')

@@ -341,7 +341,7 @@ const policySchema = z.strictObject({
 
 type PolicyInput = z.output<typeof policySchema>
 
-// Routing keys (issue #5, SPEC.md §5.11): only in a host entry. ------------------------------------------
+// Routing keys (SPEC.md §5.11, README "High availability"): only in a host entry. ------------------------------------------
 
 /** The keys a host entry has and `defaults` has not. */
 const ROUTING_KEYS: ReadonlySet<string> = new Set(['split', 'sticky', 'fallback'])
