@@ -1,11 +1,15 @@
 /**
  * The agent's request path (SPEC.md §5.4-§5.7): one tunnel stream becomes one HTTP/1.1 request to
- * the origin over a keep-alive pool (with the tunnel's labels added), and the origin's response streams back with backpressure.
- * Hot path: undici's dispatcher API with a small handler object per request, no per-chunk work
- * beyond the write.
+ * the origin over a keep-alive pool (with the tunnel's labels added), and the origin's response
+ * streams back with backpressure. Hot path: requests without a body go through undici's dispatcher
+ * API with a small handler object per request, no per-chunk work beyond the write. Requests with a
+ * body go through node:http, whose request head leaves at once (flushHeaders): undici holds the head
+ * of a streamed body back until the first body byte, so an origin could not answer from the headers
+ * alone (a 401 or 413 before the upload, a long poll) while the visitor waits to send.
  */
 import http2, { type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2'
-import { PassThrough } from 'node:stream'
+import http, { type ClientRequest, type IncomingMessage } from 'node:http'
+import https from 'node:https'
 import { Pool } from 'undici'
 import type { Logger } from 'pino'
 import { connectionListedNames, isHopByHop, isValidHeaderValue, SINGLE_VALUE } from '../protocol/headers.js'
@@ -33,6 +37,9 @@ const ORIGIN_SKIP: ReadonlySet<string> = new Set(['expect', 'host'])
 
 export class OriginProxy {
   private readonly pool: Pool
+  /** Keep-alive sockets for requests with a body (UploadExchange). */
+  private readonly uploadAgent: http.Agent
+  private readonly target: { host: string, port: number, secure: boolean }
   private readonly timeoutMs: number
   /** burrow-label-<key>, value pairs, built once. */
   private readonly labelFields: readonly string[]
@@ -50,6 +57,12 @@ export class OriginProxy {
     this.logger = options.logger
     const labels = options.labels ?? {}
     this.labelFields = Object.keys(labels).sort().flatMap((key) => [LABEL_HEADER_PREFIX + key, labels[key]!])
+    const secure = url.protocol === 'https:'
+    this.target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (secure ? 443 : 80)), secure }
+    // Idle sockets close after 4 s (or the origin's Keep-Alive hint when shorter), below common server
+    // keep-alive timeouts, so a reused socket is rarely one the origin is closing.
+    const agentOptions = { keepAlive: true, maxSockets: options.connections, timeout: 4_000, scheduling: 'lifo' as const }
+    this.uploadAgent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
     this.pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -68,20 +81,29 @@ export class OriginProxy {
       return
     }
     this.active++
-    const endStream = (flags & END_STREAM) !== 0
+    const method = headers[':method'] as string
+    const path = headers[':path'] as string
+    const fields = originRequestHeaders(rawHeaders, headers, this.labelFields)
+    if ((flags & END_STREAM) === 0) {
+      new UploadExchange(this, stream).start(this.uploadRequest(method, path, fields))
+      return
+    }
     const exchange = new OriginExchange(this, stream)
     try {
-      this.pool.dispatch({
-        method: headers[':method'] as string,
-        path: headers[':path'] as string,
-        headers: originRequestHeaders(rawHeaders, headers, this.labelFields),
-        body: endStream ? null : requestBody(stream),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      }, exchange)
+      this.pool.dispatch({ method, path, headers: fields, body: null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }, exchange)
     } catch (err) {
       exchange.onError(err as Error)
     }
+  }
+
+  /** The origin request of a stream with a body; its head is sent at once. */
+  private uploadRequest (method: string, path: string, fields: string[]): ClientRequest {
+    const { host, port, secure } = this.target
+    const options = { host, port, method, path, headers: fields, agent: this.uploadAgent }
+    const req = secure ? https.request(options) : http.request(options)
+    // Time to the response headers, and the longest silence on the socket after that.
+    req.setTimeout(this.timeoutMs, () => req.destroy(ORIGIN_TIMED_OUT))
+    return req
   }
 
   /** Resolves once no stream is being served. */
@@ -91,6 +113,7 @@ export class OriginProxy {
   }
 
   async close (): Promise<void> {
+    this.uploadAgent.destroy()
     await this.pool.destroy()
   }
 
@@ -105,21 +128,8 @@ export class OriginProxy {
   }
 }
 
-/**
- * The request body as its own Readable: undici destroys a body stream when it is done with it, and
- * destroying the HTTP/2 stream itself would also kill the response half.
- */
-function requestBody (stream: ServerHttp2Stream): PassThrough {
-  const body = new PassThrough()
-  // A reset (RST_STREAM) makes Node emit 'aborted' and then end the readable side as if the upload
-  // were complete; destroying the body first makes undici fail the origin request instead of
-  // finishing a truncated upload (SPEC.md §5.8).
-  stream.once('aborted', () => body.destroy(UPLOAD_ABORTED))
-  stream.pipe(body)
-  return body
-}
-
 const UPLOAD_ABORTED = Object.freeze(new Error('the edge reset the stream during the upload'))
+const ORIGIN_TIMED_OUT = Object.freeze(Object.assign(new Error('the origin did not answer in time'), { code: 'BURROW_ORIGIN_TIMEOUT' }))
 
 /**
  * The origin request's header list, as undici's flat [name, value, ...] array: the stream's fields
@@ -176,26 +186,7 @@ class OriginExchange {
     this.resumeOrigin = resume
     const stream = this.stream
     if (stream.destroyed || stream.closed) return false
-    const headers: OutgoingHttpHeaders = Object.create(null)
-    headers[':status'] = statusCode
-    let listed: Set<string> | undefined
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1').toLowerCase()
-      const value = raw[i + 1]!.toString('latin1')
-      if (isHopByHop(name, undefined)) {
-        if (name === 'connection') listed = connectionListedNames(value)
-        continue
-      }
-      if (!isValidHeaderValue(value)) continue
-      const prev = headers[name]
-      if (prev === undefined) headers[name] = value
-      else if (SINGLE_VALUE.has(name)) continue // keep the first, as Node's HTTP/1 parser does
-      else if (Array.isArray(prev)) prev.push(value)
-      else headers[name] = [prev as string, value]
-    }
-    // Rare: the names the origin's Connection header lists are hop-by-hop too.
-    if (listed !== undefined) for (const name of listed) delete headers[name]
-    headers[H_RESPONSE_SOURCE] = SOURCE_ORIGIN
+    const headers = responseHeaderBlock(statusCode, raw)
     try {
       stream.respond(headers)
     } catch {
@@ -237,6 +228,126 @@ class OriginExchange {
   }
 }
 
+/**
+ * The tunnel response's header block from the origin's raw fields (Buffers from undici, strings from
+ * node:http): hop-by-hop fields and those the origin's Connection lists removed, invalid values
+ * dropped, a repeated single-value field kept once, burrow-response-source set (SPEC.md §5.5).
+ */
+function responseHeaderBlock (statusCode: number, raw: ReadonlyArray<Buffer | string>): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = Object.create(null)
+  headers[':status'] = statusCode
+  let listed: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase()
+    const value = raw[i + 1]!.toString('latin1')
+    if (isHopByHop(name, undefined)) {
+      if (name === 'connection') listed = connectionListedNames(value)
+      continue
+    }
+    if (!isValidHeaderValue(value)) continue
+    const prev = headers[name]
+    if (prev === undefined) headers[name] = value
+    else if (SINGLE_VALUE.has(name)) continue // keep the first, as Node's HTTP/1 parser does
+    else if (Array.isArray(prev)) prev.push(value)
+    else headers[name] = [prev as string, value]
+  }
+  // Rare: the names the origin's Connection header lists are hop-by-hop too.
+  if (listed !== undefined) for (const name of listed) delete headers[name]
+  headers[H_RESPONSE_SOURCE] = SOURCE_ORIGIN
+  return headers
+}
+
+/**
+ * One origin request with a body, over node:http (see the module comment). Decides the stream's
+ * outcome once, like OriginExchange: the body streams to the origin with backpressure, a reset of
+ * the tunnel stream aborts the origin request (never a truncated upload that looks complete), and
+ * a response cut by the origin resets the tunnel stream.
+ */
+class UploadExchange {
+  private readonly proxy: OriginProxy
+  private readonly stream: ServerHttp2Stream
+  private req: ClientRequest | undefined
+  private finished = false
+
+  constructor (proxy: OriginProxy, stream: ServerHttp2Stream) {
+    this.proxy = proxy
+    this.stream = stream
+  }
+
+  start (req: ClientRequest): void {
+    const stream = this.stream
+    this.req = req
+    stream.on('error', noop)
+    stream.once('close', () => {
+      this.proxy.onStreamClosed()
+      if (!this.finished) {
+        // The edge cancelled (visitor gone) or the tunnel died: stop the origin request.
+        this.finished = true
+        req.destroy(UPLOAD_ABORTED)
+      }
+    })
+    req.on('error', (err) => this.onError(err))
+    req.once('response', (res: IncomingMessage) => this.onResponse(res))
+    // A reset is followed by 'end' on the readable side: abort first, so the pipe cannot end the
+    // origin request as if the upload were complete (SPEC.md §5.8).
+    stream.once('aborted', () => req.destroy(UPLOAD_ABORTED))
+    req.flushHeaders()
+    stream.pipe(req)
+  }
+
+  private onResponse (res: IncomingMessage): void {
+    const stream = this.stream
+    res.on('error', noop) // a cut response is decided on 'close' from res.complete
+    if (this.finished || stream.destroyed || stream.closed) {
+      res.resume()
+      return
+    }
+    try {
+      stream.respond(responseHeaderBlock(res.statusCode ?? 502, res.rawHeaders))
+    } catch {
+      this.fail(new Error('invalid origin response headers'))
+      return
+    }
+    res.on('data', (chunk: Buffer) => {
+      if (!stream.write(chunk)) {
+        res.pause()
+        stream.once('drain', () => res.resume())
+      }
+    })
+    res.once('end', () => {
+      this.finished = true
+      if (!stream.destroyed) stream.end()
+    })
+    res.once('close', () => {
+      if (!res.complete) this.fail(new Error('the origin closed the connection during the response'))
+    })
+  }
+
+  private onError (err: Error): void {
+    this.fail(err)
+  }
+
+  private fail (err: Error): void {
+    const stream = this.stream
+    if (this.finished) {
+      // The response is complete; an upload the origin stopped reading is drained, not stalled.
+      stream.unpipe(this.req)
+      if (!stream.closed) stream.resume()
+      return
+    }
+    this.finished = true
+    stream.unpipe(this.req)
+    this.req?.destroy()
+    if (stream.destroyed || stream.closed) return
+    if (stream.headersSent) {
+      // The response started: reset so the edge shows the visitor a broken response (SPEC.md §5.8).
+      stream.destroy(err)
+      return
+    }
+    respondAgentError(stream, originErrorCode(err))
+  }
+}
+
 /** Maps undici / socket errors to the registry (SPEC.md §6). */
 function originErrorCode (err: Error & { code?: string }): ErrorCode {
   switch (err.code) {
@@ -250,6 +361,7 @@ function originErrorCode (err: Error & { code?: string }): ErrorCode {
       return 'BURROW_ERR_ORIGIN_UNREACHABLE'
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
+    case 'BURROW_ORIGIN_TIMEOUT':
       return 'BURROW_ERR_ORIGIN_TIMEOUT'
     default:
       return 'BURROW_ERR_ORIGIN_RESET'
