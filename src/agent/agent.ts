@@ -258,8 +258,12 @@ export class Agent extends EventEmitter<AgentEvents> {
       }
     }
     for (const client of this.retiring) retiring.push(client.retire('agent shutting down', graceMs))
+    // Those were already retiring (drained by the edge, replaced) with the grace they started with:
+    // this close's grace bounds them too, as retire() bounds the others (reset 1 s after the grace).
+    const cut = setTimeout(() => { for (const client of this.retiring) client.destroy('grace period over') }, graceMs + 1_000)
     this.logger.info({ inflight: this.origin.active, graceMs }, 'unregistered; finishing in-flight requests')
     await Promise.all(retiring)
+    clearTimeout(cut)
     await this.origin.close()
     for (const slot of this.slots) slot.state = 'stopped'
     this.lifecycle = wasFailed ? 'failed' : 'stopped'

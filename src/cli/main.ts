@@ -98,6 +98,13 @@ function parseEdge (value: string): string {
   return list.join(',')
 }
 
+/** One edge address (burrow login enrolls with one edge). */
+function parseOneEdge (value: string): string {
+  const list = parseEdge(value)
+  if (list.includes(',')) throw new InvalidArgumentError('give one edge address here (the agent takes several with --edge a,b)')
+  return list
+}
+
 function parseHaConnections (value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1 || n > MAX_HA_CONNECTIONS) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_HA_CONNECTIONS}`)
@@ -441,6 +448,21 @@ async function runEdge (opts: EdgeCliOptions): Promise<void> {
   })
 }
 
+/** `burrow ready`: GET /ready once (2 s bound); the exit code says whether the agent is ready. */
+async function runReadyCheck (address: ListenAddress): Promise<void> {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host
+  const url = `http://${host}:${address.port}/ready`
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+    process.stdout.write(`${(await res.text()).trim()}\n`)
+    process.exit(res.status === 200 ? EXIT_OK : EXIT_RUNTIME)
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
+    process.stderr.write(`burrow: no agent answers on ${url} (${cause})\n`)
+    process.exit(EXIT_RUNTIME)
+  }
+}
+
 /** Runs an operator command, mapping its errors to a message and exit code 2 (bad input) or 1. */
 async function runAdmin (fn: () => Promise<void>): Promise<void> {
   try {
@@ -498,13 +520,18 @@ ${EXIT_CODES_HELP}`)
 
   program.command('login')
     .description("Enroll this machine with an edge: generate a key pair here, send a CSR with a one-time token, save the certificate.")
-    .addOption(new Option('--edge <host:port>', "the edge's tunnel address").env('BURROW_EDGE').argParser(parseEdge).makeOptionMandatory())
+    .addOption(new Option('--edge <host:port>', "the edge's tunnel address").env('BURROW_EDGE').argParser(parseOneEdge).makeOptionMandatory())
     .addOption(new Option('--token <token>', 'enrollment token from burrow edge accounts add (single use)').env('BURROW_ENROLLMENT_TOKEN').makeOptionMandatory())
     .addOption(new Option('--edge-ca <file>', "verify the edge with this CA file (<state-dir>/ca.pem) instead of the fingerprint pinned in the token").env('BURROW_EDGE_CA'))
     .addOption(new Option('--force', 'replace an existing login'))
     .addOption(homeOption())
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: LoginCliOptions) => { await runLogin(opts) })
+
+  program.command('ready')
+    .description("Ask a running agent whether it is ready (its GET /ready): prints the answer, exits 0 when ready, 1 when not or when nothing answers. For scripts and exec probes.")
+    .addOption(new Option('--ready <host:port>', "the agent's readiness address").env('BURROW_READY').default(DEFAULT_READY, '127.0.0.1:20241').argParser(parseListen))
+    .action(async (opts: { ready: ListenAddress }) => { await runReadyCheck(opts.ready) })
 
   const edge = program.command('edge')
     .description('Run a standalone edge: a public HTTP listener for visitors and a TLS listener for agents.')

@@ -122,6 +122,11 @@ t.test('operator and agent journey: accounts add, login, mTLS agent, revoke (SPE
     t.match(second.stderr, /already logged in .* account acme/, 'says who is logged in')
     t.match(second.stderr, /--force/, 'and mentions --force')
 
+    const twoEdges = await run(t, ['login', '--edge', `${edgeAddr},${edgeAddr}`, '--token', tokens[0]!, '--force'], env)
+    watched.push(twoEdges.proc)
+    t.equal(twoEdges.exit.code, 2, 'login takes one edge address: a list is a usage error')
+    t.match(twoEdges.stderr, /one edge address/, 'and says so')
+
     const reused = await run(t, ['login', '--edge', edgeAddr, '--token', tokens[0]!, '--force'], env)
     watched.push(reused.proc)
     t.equal(reused.exit.code, 4, 'the used token with --force: exit 4')

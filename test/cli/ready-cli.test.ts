@@ -128,6 +128,10 @@ t.test('HA /ready: 503 while the edge is unreachable, 200 once a connection regi
   t.equal(down.body.readyConnections, 0)
   t.equal(down.body.connections, 2, 'both --ha-connections slots are counted')
   t.equal((await getReady(url)).status, 503, 'and stays 503 while nothing registers')
+  const address = new URL(url).host
+  const notReady = spawnCli(t, ['ready', '--ready', address], { BURROW_HOME: home })
+  t.equal((await notReady.waitForExit(15_000)).code, 1, '`burrow ready` exits 1 while the agent is not ready')
+  t.match(notReady.stdout(), /"status":"not-ready"/, 'and prints the answer')
 
   relay.refuseNew(false)
   const up = await pollReady(url, (r) => r?.status === 200, 15_000)
@@ -135,9 +139,15 @@ t.test('HA /ready: 503 while the edge is unreachable, 200 once a connection regi
   t.equal(up!.body.agentId, down.body.agentId, 'the same agent')
   t.ok(Number(up!.body.readyConnections) >= 1)
   t.equal((await visit(edge.base, '/through')).status, 200, 'and it serves visitors')
+  const ready = spawnCli(t, ['ready'], { BURROW_HOME: home, BURROW_READY: address })
+  t.equal((await ready.waitForExit(15_000)).code, 0, '`burrow ready` (address from BURROW_READY) exits 0 once it is ready')
+  t.match(ready.stdout(), /"status":"ready"/)
 
   p.child.kill('SIGTERM')
   t.equal((await p.waitForExit(10_000)).code, 0)
+  const gone = spawnCli(t, ['ready', '--ready', address], { BURROW_HOME: home })
+  t.equal((await gone.waitForExit(15_000)).code, 1, '`burrow ready` exits 1 when nothing answers')
+  t.match(gone.stderr(), new RegExp(`no agent answers on http://${address}/ready`), 'and says so')
 })
 
 t.test('HA /ready: --ready off serves nothing; a taken explicit port is an error; a malformed --ready is a usage error', async (t) => {
