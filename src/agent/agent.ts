@@ -388,15 +388,19 @@ export class Agent extends EventEmitter<AgentEvents> {
     slot.client = undefined
     clearTimeout(slot.homeTimer)
     slot.homeTimer = undefined
-    if (this.finished) return
+    if (this.finished) {
+      // After a permanent rejection (or during close) a lost connection is not replaced.
+      slot.state = 'stopped'
+      return
+    }
     const failed = slot.edge
     const other = this.pickEdge(slot)
-    // Another edge is up: go there at once. Otherwise back off, full jitter (SPEC.md §8.1).
-    const backoff = other !== undefined && other !== failed
-      ? 0
-      : fullJitterDelay(slot.failures, this.options.retryBaseMs ?? 1_000, this.options.retryMaxDelayMs ?? 30_000)
+    // Another edge is up: go there at once (a retry_after_ms floor is that edge's, not the other's).
+    // Otherwise back off, full jitter (SPEC.md §8.1, §8.5).
+    const switching = other !== undefined && other !== failed
+    const backoff = switching ? 0 : fullJitterDelay(slot.failures, this.options.retryBaseMs ?? 1_000, this.options.retryMaxDelayMs ?? 30_000)
     slot.failures++
-    const delayMs = Math.max(floorMs, backoff, this.budgetDelay(slot))
+    const delayMs = Math.max(switching ? 0 : floorMs, backoff, this.budgetDelay(slot))
     slot.state = 'backoff'
     const edge = this.edges[other ?? failed]!.label
     this.logger.info({ index: slot.index, attempt: slot.failures, delayMs, reason, edge }, 'reconnecting')
@@ -495,11 +499,13 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async replace (slot: Slot, edge: number, reason: string): Promise<boolean> {
     const old = slot.client
     if (this.finished || slot.state !== 'registered' || old === undefined || slot.replacing !== undefined) return false
+    const identity = this.identity
     const next = this.newClient(slot, edge)
     slot.replacing = next
     try {
       await next.connect()
     } catch (err) {
+      if (this.finished) return false
       if (err instanceof RegistrationError && err.permanent) {
         this.fatal(err)
         return false
@@ -519,6 +525,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     void old.retire(reason, this.options.gracePeriodMs ?? 30_000).finally(() => this.retiring.delete(old))
     this.onRegistered(slot, next, edge)
     this.logger.info({ index: slot.index, connectionId: next.accepted?.connectionId, reason }, 'connection replaced')
+    // A renewal that finished meanwhile could not replace this slot (a replacement was under way) and
+    // left `next` on the old certificate, which the edge cuts at its notAfter (SPEC.md §4.8): move it now.
+    if (this.identity !== identity) void this.replace(slot, edge, 'certificate renewed')
     return true
   }
 

@@ -245,7 +245,11 @@ export class VisitorProxy {
     let next: TunnelConnection | undefined
     if (replayable) {
       next = this.registry.pick(exchange.key!, failed, exchange.pool, failed.agentId)
-      if (next === undefined && exchange.pool !== undefined && exchange.fallbackAny) next = this.registry.pick(exchange.key!, failed, undefined, failed.agentId)
+      if (next === undefined && exchange.pool !== undefined && exchange.fallbackAny) {
+        next = this.registry.pick(exchange.key!, failed, undefined, failed.agentId)
+        // Served outside its pool: a Set-Cookie naming that pool would pin the client to the pool that failed it.
+        if (next !== undefined) exchange.setCookie = undefined
+      }
     }
     if (next === undefined) {
       exchange.reject('BURROW_ERR_TUNNEL_LOST')
@@ -484,6 +488,8 @@ class Exchange implements ProxiedRequest {
     if (headers[H_RESPONSE_SOURCE] === SOURCE_AGENT) {
       const code = headers[H_ERROR]
       this.responded = true
+      // Answered in full here: a later reset of the stream must not cut this answer.
+      this.done = true
       this.errorCode = isErrorCode(code) ? code : 'BURROW_ERR_INTERNAL'
       writeErrorResponse(this.req, res, this.errorCode, this.requestId)
       stream.resume()

@@ -3,13 +3,17 @@
  * real edges, agents and origins on 127.0.0.1, port 0, and shows one defect.
  */
 import t from 'tap'
-import { cp, readdir } from 'node:fs/promises'
+import { cp, readdir, writeFile } from 'node:fs/promises'
+import http2 from 'node:http2'
+import net, { type AddressInfo } from 'node:net'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import type { ServerResponse } from 'node:http'
 import {
   startOrigin, startEdge, startAgent, visit, waitFor, tempDir, identityFor, type StartedEdge,
 } from '../helpers/servers.js'
 import type { Agent } from '../../src/agent/agent.js'
+import { FakeAgent, credentials } from '../conformance/fake-agent.js'
 
 const HOST = 'app.localhost'
 
@@ -68,4 +72,110 @@ t.test('review: §8.3 close({gracePeriodMs}) bounds a connection the edge draine
   held[0]?.end('late')
   await pending
   await aClosing
+})
+
+t.test('review: §5.11 §5.8 a request retried out of its cookie pool is not pinned to the pool that failed it', async (t) => {
+  const config = join(await tempDir(t, 'burrow-ha-review-'), 'edge.yaml')
+  await writeFile(config, [
+    'hosts:',
+    '  app.localhost:',
+    '    split:',
+    '      - name: canary',
+    '        match: { release: canary }',
+    '        weight: 100',
+    '      - name: stable',
+    '        match: { release: stable }',
+    '        weight: 0',
+    '    sticky: { cookie: pool }',
+    '',
+  ].join('\n'))
+  const edge = await startEdge(t, { config })
+  // The canary pool's only connection refuses every stream (as when it races its agent's GOAWAY).
+  const canary = await FakeAgent.connect(t, { ...await credentials(edge), onRequest: (stream) => { stream.close(http2.constants.NGHTTP2_REFUSED_STREAM) } })
+  const answer = await canary.register(['app.localhost'], { labels: { release: 'canary' } })
+  t.equal(answer.msg, 'registerAccepted')
+  const origin = await startOrigin(t, (_req, res) => res.end('stable'))
+  await startAgent(t, edge, origin, { labels: { release: 'stable' } })
+  await waitFor(() => routable(edge).length === 2, 3_000)
+
+  const res = await visit(edge.base, '/')
+  t.equal(res.status, 200, 'the refused request was retried on the stable agent')
+  t.equal(res.text, 'stable')
+  t.equal(canary.requests.length, 1, 'the canary connection was tried first')
+  const cookies = res.headers['set-cookie'] === undefined ? [] : [res.headers['set-cookie']].flat()
+  t.notOk(cookies.some((c) => c.startsWith('pool=canary')), `no Set-Cookie pins the client to canary, which did not serve it (got ${JSON.stringify(cookies)})`)
+})
+
+/**
+ * A TCP relay in front of an edge's tunnel port. Enrollment connections (ALPN burrow-enroll/1 in the
+ * ClientHello) always pass; tunnel connections are refused, held (no byte forwarded until release())
+ * or passed, by mode.
+ */
+async function startGate (t: Parameters<typeof tempDir>[0], target: string): Promise<{ address: string, held: () => number, mode: (m: 'refuse' | 'hold' | 'pass') => void, release: () => void }> {
+  const port = Number(target.slice(target.lastIndexOf(':') + 1))
+  const sockets = new Set<net.Socket>()
+  let mode: 'refuse' | 'hold' | 'pass' = 'pass'
+  const held: Array<() => void> = []
+  const forward = (a: net.Socket, first: Buffer): void => {
+    if (a.destroyed) return
+    const b = net.connect(port, '127.0.0.1')
+    sockets.add(b)
+    b.write(first)
+    a.pipe(b)
+    b.pipe(a)
+    a.resume()
+    const drop = (): void => { a.destroy(); b.destroy() }
+    a.on('close', drop)
+    b.on('close', drop)
+    b.on('error', drop)
+  }
+  const server = net.createServer((a) => {
+    sockets.add(a)
+    a.on('error', () => a.destroy())
+    a.once('data', (first: Buffer) => {
+      a.pause()
+      if (first.includes('burrow-enroll/1') || mode === 'pass') forward(a, first)
+      else if (mode === 'refuse') a.destroy()
+      else held.push(() => forward(a, first))
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(async () => {
+    for (const s of sockets) s.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held: () => held.length,
+    mode: (m) => { mode = m },
+    release: () => { for (const f of held.splice(0)) f() },
+  }
+}
+
+t.test('review: §8.4 §8.5 a renewal while a slot is returning home still moves that slot to the new certificate', async (t) => {
+  const origin = await startOrigin(t)
+  const a = await startEdge(t)
+  const identity = await identityFor(a)
+  const b = await startEdge(t, { stateDir: await cloneStateDir(t, a.stateDir) })
+  const gate = await startGate(t, a.tunnel)
+  gate.mode('refuse')
+  // Home edge A (behind the gate) refuses: slot 0 registers on B, then tries to return home.
+  const agent = await startAgent(t, a, origin, { identity, edge: [gate.address, b.tunnel], haConnections: 1, retryBaseMs: 200, retryMaxDelayMs: 400, renew: false })
+  t.ok(registeredOn(agent, b), 'registered away from home, on B')
+  gate.mode('hold')
+  await waitFor(() => gate.held() === 1, 5_000)
+  // The return's connection (old certificate) is being opened: renew now.
+  const oldSerial = agent.certificate.serial
+  await agent.renewNow()
+  const newSerial = agent.certificate.serial
+  t.not(newSerial, oldSerial, 'the certificate was renewed')
+  gate.mode('pass')
+  gate.release()
+  await waitFor(() => agent.status().connections[0]!.edge === gate.address && agent.status().connections[0]!.state === 'registered', 5_000)
+  t.pass('slot 0 is back on its home edge')
+  const onA = (): string[] => (a.edge.registry.connectionsFor(HOST) ?? []).filter((c) => c.state === 'registered').map((c) => c.identity?.serial ?? '?')
+  let serials: string[] = []
+  const ok = await waitFor(() => { serials = onA(); return serials.length === 1 && serials[0] === newSerial }, 3_000).then(() => true, () => false)
+  t.ok(ok, `the connection on A uses the renewed certificate ${newSerial} (A routes to ${JSON.stringify(serials)}; old ${oldSerial})`)
 })
