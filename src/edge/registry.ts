@@ -50,10 +50,10 @@ export class TunnelRegistry {
   /**
    * The connection to send a request for `hostname` to: the routable one with the fewest streams in
    * flight, among those in `pool` when given, other than `except` (a connection that just failed the
-   * request). With `avoidAgent`, connections of other agents come first (a retry should not land on
+   * request). With `avoidAgents`, connections of other agents come first (a retry should not land on
    * a sibling of a connection that just died with its process). Hot path: no allocation.
    */
-  pick (hostname: string, except?: TunnelConnection, pool?: LabelPool, avoidAgent?: string): TunnelConnection | undefined {
+  pick (hostname: string, except?: TunnelConnection, pool?: LabelPool, avoidAgents?: ReadonlySet<string>): TunnelConnection | undefined {
     const entry = this.entryOf(hostname)
     if (entry === undefined) return undefined
     const list = entry.connections
@@ -63,7 +63,7 @@ export class TunnelRegistry {
       const c = list[i]!
       if (c.state !== 'registered' || c === except) continue
       if (pool !== undefined && !poolMatches(c.labels, pool)) continue
-      const sibling = avoidAgent !== undefined && c.agentId === avoidAgent
+      const sibling = avoidAgents !== undefined && avoidAgents.has(c.agentId)
       if (best === undefined || (bestSibling && !sibling) || (sibling === bestSibling && c.inflight < best.inflight)) {
         best = c
         bestSibling = sibling

@@ -244,9 +244,13 @@ export class VisitorProxy {
       (why === 'refused' || IDEMPOTENT.has(req.method!))
     let next: TunnelConnection | undefined
     if (replayable) {
-      next = this.registry.pick(exchange.key!, failed, exchange.pool, failed.agentId)
+      // Every agent that failed this request so far comes last (a killed agent's other connections
+      // may not have noticed yet). Allocated on this rare path only.
+      const failedAgents = exchange.failedAgents ??= new Set()
+      failedAgents.add(failed.agentId)
+      next = this.registry.pick(exchange.key!, failed, exchange.pool, failedAgents)
       if (next === undefined && exchange.pool !== undefined && exchange.fallbackAny) {
-        next = this.registry.pick(exchange.key!, failed, undefined, failed.agentId)
+        next = this.registry.pick(exchange.key!, failed, undefined, failedAgents)
         // Served outside its pool: a Set-Cookie naming that pool would pin the client to the pool that failed it.
         if (next !== undefined) exchange.setCookie = undefined
       }
@@ -401,6 +405,8 @@ class Exchange implements ProxiedRequest {
   pool: LabelPool | undefined
   /** The rule lets a retry leave the pool for any connection of the hostname. */
   fallbackAny = false
+  /** Agents whose connection failed this request (VisitorProxy.retry). */
+  failedAgents: Set<string> | undefined
   /** Set-Cookie pinning the client to its pool (cookie stickiness), added to the origin's response. */
   setCookie: string | undefined
   /** The body-size counter on the visitor's request, removed when the request moves to another connection. */

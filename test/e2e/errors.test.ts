@@ -284,3 +284,48 @@ t.test('header fields over the limit get 431 BURROW_ERR_HEADERS_TOO_LARGE; heade
   t.equal(origin.received.length, 0, 'neither reached the origin')
   t.equal((await visit(edge.base, '/still-fine')).status, 200)
 })
+
+// Requests with a body take the agent's other origin path (node:http, head sent at once): the same
+// failures must give the same answers there.
+
+t.test('upload to an origin that refuses connections: 502 BURROW_ERR_ORIGIN_UNREACHABLE (SPEC.md §5.4)', async (t) => {
+  const edge = await startEdge(t)
+  await startAgent(t, edge, `http://127.0.0.1:${await closedPort()}`)
+  const res = await visit(edge.base, '/upload', { method: 'POST', body: 'payload' })
+  assertError(t, res, 502, 'BURROW_ERR_ORIGIN_UNREACHABLE')
+})
+
+t.test('upload to an origin that never answers: 504 BURROW_ERR_ORIGIN_TIMEOUT, and the tunnel still serves (SPEC.md §5.4)', async (t) => {
+  const origin = await startOrigin(t, (req, res) => {
+    if (req.url === '/stall') { req.resume(); return } // reads the body, never answers
+    req.resume()
+    req.on('end', () => res.end('fine'))
+  })
+  const edge = await startEdge(t)
+  await startAgent(t, edge, origin, { originTimeoutMs: 300 })
+  const res = await visit(edge.base, '/stall', { method: 'PUT', body: 'x'.repeat(1000) })
+  assertError(t, res, 504, 'BURROW_ERR_ORIGIN_TIMEOUT')
+  const ok = await visit(edge.base, '/ok', { method: 'POST', body: 'again' })
+  t.equal(ok.status, 200, 'the next upload is served')
+  t.equal(ok.text, 'fine')
+})
+
+t.test('upload whose response the origin cuts mid-body: the visitor sees a broken response, never a short one that looks complete (SPEC.md §5.8)', async (t) => {
+  const origin = await startOrigin(t, (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      if (req.url !== '/cut') { res.end('fine'); return }
+      res.writeHead(200, { 'content-length': '1000' })
+      res.write('x'.repeat(100))
+      setTimeout(() => res.socket?.destroy(), 50)
+    })
+  })
+  const edge = await startEdge(t)
+  await startAgent(t, edge, origin)
+  const dispatcher = new UndiciAgent({ connections: 1 })
+  t.teardown(async () => { await dispatcher.close() })
+  const res = await undiciRequest(`${edge.base}/cut`, { method: 'POST', body: 'payload', headers: { host: 'app.localhost' }, dispatcher })
+  t.equal(res.statusCode, 200, 'the response had started')
+  await t.rejects(res.body.arrayBuffer(), 'reading the body fails: the cut is visible')
+  await stillServes(t, edge)
+})
