@@ -63,3 +63,70 @@ export async function startRelay (t: T, target: string): Promise<Relay> {
     },
   }
 }
+
+export type GateMode = 'refuse' | 'hold' | 'pass'
+
+export interface GateRelay {
+  /** 127.0.0.1:<port>, for AgentOptions.edge */
+  address: string
+  /** Every tunnel connection held so far (released or not), in order. */
+  readonly held: readonly net.Socket[]
+  /** From now on every new tunnel connection gets `mode`. */
+  mode: (mode: GateMode) => void
+  /** Forwards every held connection. */
+  release: () => void
+}
+
+/**
+ * A relay in front of an edge's tunnel port that tells the two kinds of connection apart by the ALPN
+ * in the ClientHello: enrollment connections (burrow-enroll/1) always pass; the n-th tunnel connection
+ * (1-based) is refused, held (no byte forwarded until release()) or passed, as `decide(n)` says.
+ */
+export async function startGateRelay (t: T, target: string, decide: (n: number) => GateMode = () => 'pass'): Promise<GateRelay> {
+  const port = Number(target.slice(target.lastIndexOf(':') + 1))
+  const sockets = new Set<net.Socket>()
+  const held: net.Socket[] = []
+  const pending: Array<() => void> = []
+  let tunnels = 0
+  const forward = (a: net.Socket, first: Buffer): void => {
+    if (a.destroyed) return
+    const b = net.connect(port, '127.0.0.1')
+    sockets.add(b)
+    b.write(first)
+    a.pipe(b)
+    b.pipe(a)
+    a.resume()
+    const drop = (): void => { a.destroy(); b.destroy() }
+    a.on('close', drop)
+    b.on('close', drop)
+    b.on('error', drop)
+  }
+  const server = net.createServer((a) => {
+    sockets.add(a)
+    a.on('error', () => a.destroy())
+    a.once('data', (first: Buffer) => {
+      a.pause()
+      const mode = first.includes('burrow-enroll/1') ? 'pass' : decide(++tunnels)
+      if (mode === 'pass') {
+        forward(a, first)
+      } else if (mode === 'refuse') {
+        a.destroy()
+      } else {
+        held.push(a)
+        pending.push(() => forward(a, first))
+      }
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(async () => {
+    for (const s of sockets) s.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held,
+    mode: (mode) => { decide = () => mode },
+    release: () => { for (const go of pending.splice(0)) go() },
+  }
+}

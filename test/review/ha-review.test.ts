@@ -5,13 +5,12 @@
 import t from 'tap'
 import { cp, readdir, writeFile } from 'node:fs/promises'
 import http2 from 'node:http2'
-import net, { type AddressInfo } from 'node:net'
-import { once } from 'node:events'
 import { join } from 'node:path'
 import type { ServerResponse } from 'node:http'
 import {
   startOrigin, startEdge, startAgent, visit, waitFor, tempDir, identityFor, type StartedEdge,
 } from '../helpers/servers.js'
+import { startGateRelay } from '../helpers/relay.js'
 import type { Agent } from '../../src/agent/agent.js'
 import { FakeAgent, credentials } from '../conformance/fake-agent.js'
 
@@ -106,65 +105,18 @@ t.test('review: §5.11 §5.8 a request retried out of its cookie pool is not pin
   t.notOk(cookies.some((c) => c.startsWith('pool=canary')), `no Set-Cookie pins the client to canary, which did not serve it (got ${JSON.stringify(cookies)})`)
 })
 
-/**
- * A TCP relay in front of an edge's tunnel port. Enrollment connections (ALPN burrow-enroll/1 in the
- * ClientHello) always pass; tunnel connections are refused, held (no byte forwarded until release())
- * or passed, by mode.
- */
-async function startGate (t: Parameters<typeof tempDir>[0], target: string): Promise<{ address: string, held: () => number, mode: (m: 'refuse' | 'hold' | 'pass') => void, release: () => void }> {
-  const port = Number(target.slice(target.lastIndexOf(':') + 1))
-  const sockets = new Set<net.Socket>()
-  let mode: 'refuse' | 'hold' | 'pass' = 'pass'
-  const held: Array<() => void> = []
-  const forward = (a: net.Socket, first: Buffer): void => {
-    if (a.destroyed) return
-    const b = net.connect(port, '127.0.0.1')
-    sockets.add(b)
-    b.write(first)
-    a.pipe(b)
-    b.pipe(a)
-    a.resume()
-    const drop = (): void => { a.destroy(); b.destroy() }
-    a.on('close', drop)
-    b.on('close', drop)
-    b.on('error', drop)
-  }
-  const server = net.createServer((a) => {
-    sockets.add(a)
-    a.on('error', () => a.destroy())
-    a.once('data', (first: Buffer) => {
-      a.pause()
-      if (first.includes('burrow-enroll/1') || mode === 'pass') forward(a, first)
-      else if (mode === 'refuse') a.destroy()
-      else held.push(() => forward(a, first))
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held: () => held.length,
-    mode: (m) => { mode = m },
-    release: () => { for (const f of held.splice(0)) f() },
-  }
-}
-
 t.test('review: §8.4 §8.5 a renewal while a slot is returning home still moves that slot to the new certificate', async (t) => {
   const origin = await startOrigin(t)
   const a = await startEdge(t)
   const identity = await identityFor(a)
   const b = await startEdge(t, { stateDir: await cloneStateDir(t, a.stateDir) })
-  const gate = await startGate(t, a.tunnel)
+  const gate = await startGateRelay(t, a.tunnel)
   gate.mode('refuse')
   // Home edge A (behind the gate) refuses: slot 0 registers on B, then tries to return home.
   const agent = await startAgent(t, a, origin, { identity, edge: [gate.address, b.tunnel], haConnections: 1, retryBaseMs: 200, retryMaxDelayMs: 400, renew: false })
   t.ok(registeredOn(agent, b), 'registered away from home, on B')
   gate.mode('hold')
-  await waitFor(() => gate.held() === 1, 5_000)
+  await waitFor(() => gate.held.length === 1, 5_000)
   // The return's connection (old certificate) is being opened: renew now.
   const oldSerial = agent.certificate.serial
   await agent.renewNow()

@@ -5,7 +5,7 @@
  * renewal that never reached the tunnel, and a rotation connection outliving agent.close().
  */
 import t, { type Test } from 'tap'
-import net, { type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import tls from 'node:tls'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -17,69 +17,12 @@ import { createKeyAndCsr } from '../../src/transport/x509.js'
 import { encodeFrame } from '../../src/protocol/codec.js'
 import type { ZoneGrant } from '../../src/protocol/identity.js'
 import { issueIdentity } from '../helpers/identity.js'
-import { startEdge, startOrigin, identityFor, visit, waitFor, testLogger, type T } from '../helpers/servers.js'
+import { startEdge, startOrigin, identityFor, visit, waitFor, testLogger } from '../helpers/servers.js'
+import { startGateRelay } from '../helpers/relay.js'
 import { FrameReader, within } from '../conformance/fake-agent.js'
 
 const ACME: ZoneGrant[] = [{ zone: 'acme.localhost', wildcard: false }]
 const ALPN_ENROLL = 'burrow-enroll/1'
-
-/**
- * A TCP relay in front of the edge's tunnel port that can hold tunnel connections (ALPN burrow/1,
- * read from the ClientHello) before forwarding them: `hold(n)` decides for the n-th tunnel (1-based).
- * Enrollment connections always pass.
- */
-interface HoldingRelay {
-  address: string
-  /** Held client sockets, in order. */
-  readonly held: net.Socket[]
-  /** Forwards every held connection. */
-  release: () => void
-}
-
-async function startHoldingRelay (t: T, target: string, hold: (n: number) => boolean): Promise<HoldingRelay> {
-  const port = Number(target.slice(target.lastIndexOf(':') + 1))
-  const sockets = new Set<net.Socket>()
-  const held: net.Socket[] = []
-  const pending: Array<() => void> = []
-  let tunnels = 0
-  const forward = (a: net.Socket, first: Buffer): void => {
-    if (a.destroyed) return
-    const b = net.connect(port, '127.0.0.1')
-    sockets.add(b)
-    b.write(first)
-    a.pipe(b)
-    b.pipe(a)
-    a.resume()
-    const drop = (): void => { a.destroy(); b.destroy() }
-    a.on('close', drop)
-    b.on('close', drop)
-    b.on('error', drop)
-  }
-  const server = net.createServer((a) => {
-    sockets.add(a)
-    a.on('error', () => a.destroy())
-    a.once('data', (first: Buffer) => {
-      a.pause()
-      if (first.includes(ALPN_ENROLL) || !hold(++tunnels)) {
-        forward(a, first)
-        return
-      }
-      held.push(a)
-      pending.push(() => forward(a, first))
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held,
-    release: () => { for (const go of pending.splice(0)) go() },
-  }
-}
 
 t.test('§4.5 pinned enrollment refuses an edge CA certificate that is not a serving certificate: an agent certificate whose account is the dialled host gets no token', async (t: Test) => {
   const edge = await startEdge(t)
@@ -162,7 +105,7 @@ t.test('§4.7 a renewal that completes while the agent is still registering move
   // A 3 s certificate is past two thirds of its (backdated) lifetime at once: the agent renews at start.
   const identity = await issueIdentity(await ensureCa(edge.stateDir), { account: 'acme', zones: ACME, lifetimeMs: 3_000 })
   // The first tunnel connection is held until the renewal is done, so it registers afterwards.
-  const relay = await startHoldingRelay(t, edge.tunnel, (n) => n === 1)
+  const relay = await startGateRelay(t, edge.tunnel, (n) => n === 1 ? 'hold' : 'pass')
   const agent = new Agent({
     edge: relay.address,
     edgeCa: edge.edge.caCertPem,
@@ -196,7 +139,7 @@ t.test('§4.7 agent.close() during a make-before-break rotation also ends the ro
   const origin = await startOrigin(t)
   const identity = await identityFor(edge, 'acme', ACME)
   // Tunnel 1 is the agent's connection; tunnel 2, the rotation's, is held.
-  const relay = await startHoldingRelay(t, edge.tunnel, (n) => n === 2)
+  const relay = await startGateRelay(t, edge.tunnel, (n) => n === 2 ? 'hold' : 'pass')
   const agent = new Agent({
     edge: relay.address,
     edgeCa: edge.edge.caCertPem,
