@@ -425,7 +425,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.lifecycle = 'failed'
     for (const slot of this.slots) {
       this.stopSlot(slot)
-      if (slot.state !== 'registered') slot.state = 'stopped'
+      const client = slot.client
+      if (client !== undefined && slot.state === 'registered') {
+        // The same certificate and hostnames are refused: the connections still up stop too, gracefully.
+        slot.state = 'draining'
+        this.retiring.add(client)
+        void client.retire('registration rejected permanently', this.options.gracePeriodMs ?? 30_000).finally(() => {
+          this.retiring.delete(client)
+          if (slot.client === client) slot.state = 'stopped'
+        })
+      } else {
+        slot.state = 'stopped'
+      }
     }
     this.logger.error({ code: err.code, reason: err.message }, 'registration rejected permanently; not retrying')
     this.emit('fatal', err)
@@ -516,14 +527,27 @@ export class Agent extends EventEmitter<AgentEvents> {
     } finally {
       if (slot.replacing === next) slot.replacing = undefined
     }
-    if (this.finished || slot.client !== old || slot.state !== 'registered') {
-      // The old connection went away meanwhile (a reconnect is under way) or the agent is stopping.
-      void next.retire('superseded', 0)
+    if (this.finished) {
+      void next.retire('agent shutting down', 0)
       return false
     }
-    this.retiring.add(old)
-    void old.retire(reason, this.options.gracePeriodMs ?? 30_000).finally(() => this.retiring.delete(old))
-    this.onRegistered(slot, next, edge)
+    if (slot.client !== old || slot.state !== 'registered') {
+      if ((slot.state as SlotState) === 'backoff') {
+        // The old connection died while this one registered: it takes the slot, instead of a redial.
+        clearTimeout(slot.timer)
+        slot.timer = undefined
+        this.onRegistered(slot, next, edge)
+      } else {
+        // A redial is already under way: this one is not needed, but streams the edge opened on it finish.
+        this.retiring.add(next)
+        void next.retire('superseded', this.options.gracePeriodMs ?? 30_000).finally(() => this.retiring.delete(next))
+        return false
+      }
+    } else {
+      this.retiring.add(old)
+      void old.retire(reason, this.options.gracePeriodMs ?? 30_000).finally(() => this.retiring.delete(old))
+      this.onRegistered(slot, next, edge)
+    }
     this.logger.info({ index: slot.index, connectionId: next.accepted?.connectionId, reason }, 'connection replaced')
     // A renewal that finished meanwhile could not replace this slot (a replacement was under way) and
     // left `next` on the old certificate, which the edge cuts at its notAfter (SPEC.md §4.8): move it now.

@@ -92,6 +92,7 @@ export class Edge {
   caFingerprint = ''
 
   private readonly options: EdgeOptions
+  private readonly rootLogger: Logger
   private readonly logger: Logger
   private store: IdentityStore | undefined
   private ca: CaPair | undefined
@@ -113,13 +114,15 @@ export class Edge {
 
   constructor (options: EdgeOptions) {
     this.options = options
-    this.logger = (options.logger ?? silentLogger).child({ component: 'edge' })
+    // Components log as children of the root logger: a child of a child would repeat the `component` key.
+    this.rootLogger = options.logger ?? silentLogger
+    this.logger = this.rootLogger.child({ component: 'edge' })
     // Policies load in start(); until then (and without a file) the shield holds none.
-    this.shield = options.config === undefined ? undefined : new Shield(NO_POLICIES, this.logger.child({ component: 'shield' }))
+    this.shield = options.config === undefined ? undefined : new Shield(NO_POLICIES, this.rootLogger.child({ component: 'shield' }))
     const proxy = new VisitorProxy({
       ...(this.shield === undefined ? {} : { gate: this.shield }),
       registry: this.registry,
-      logger: this.logger.child({ component: 'access' }),
+      logger: this.rootLogger.child({ component: 'access' }),
       queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       accepting: () => this.state === 'running',
     })
@@ -167,7 +170,7 @@ export class Edge {
   /** Starts both listeners. Resolves when they are bound. */
   async start (): Promise<this> {
     if (this.options.config !== undefined) {
-      const watcher = new ShieldConfigWatcher(this.options.config, this.logger.child({ component: 'shield' }))
+      const watcher = new ShieldConfigWatcher(this.options.config, this.rootLogger.child({ component: 'shield' }))
       this.shield!.update(await watcher.start())
       watcher.on('change', (config) => {
         this.shield!.update(config)
@@ -327,7 +330,7 @@ export class Edge {
         store: this.identity,
         lifetimeMs: this.options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
         ...(this.options.enrollmentDeadlineMs === undefined ? {} : { deadlineMs: this.options.enrollmentDeadlineMs }),
-        logger: this.logger,
+        logger: this.rootLogger,
       })
       this.enrollments.add(enrollment)
       socket.once('close', () => this.enrollments.delete(enrollment))
