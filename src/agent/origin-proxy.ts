@@ -44,9 +44,8 @@ export class OriginProxy {
   /** burrow-label-<key>, value pairs, built once. */
   private readonly labelFields: readonly string[]
   readonly logger: Logger
-  /** Streams being served; graceful shutdown waits for this to reach zero. */
+  /** Streams being served, over every tunnel connection (each TunnelClient waits for its own on shutdown). */
   active = 0
-  private idleWaiters: Array<() => void> = []
 
   constructor (options: OriginProxyOptions) {
     const url = new URL(options.origin)
@@ -106,12 +105,6 @@ export class OriginProxy {
     return req
   }
 
-  /** Resolves once no stream is being served. */
-  async idle (): Promise<void> {
-    if (this.active === 0) return
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
-  }
-
   async close (): Promise<void> {
     this.uploadAgent.destroy()
     await this.pool.destroy()
@@ -120,11 +113,6 @@ export class OriginProxy {
   /** Called once per served stream when it closes. */
   onStreamClosed (): void {
     this.active--
-    if (this.active === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters
-      this.idleWaiters = []
-      for (const w of waiters) w()
-    }
   }
 }
 

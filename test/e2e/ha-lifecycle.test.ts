@@ -5,13 +5,11 @@
  * request. Real edges, agents and origins on 127.0.0.1, port 0.
  */
 import t from 'tap'
-import { cp, readdir } from 'node:fs/promises'
 import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { ServerResponse } from 'node:http'
 import { request as undiciRequest, Agent as UndiciAgent } from 'undici'
 import {
-  startOrigin, startEdge, startAgent, visit, waitFor, tempDir, identityFor, type StartedEdge,
+  startOrigin, startEdge, startAgent, visit, waitFor, identityFor, cloneStateDir, type StartedEdge,
 } from '../helpers/servers.js'
 import { startRelay } from '../helpers/relay.js'
 import type { Agent } from '../../src/agent/agent.js'
@@ -200,15 +198,6 @@ t.test('HA §8.1 §8.5 the edge restarts after ~2 s: all 4 slots re-register wit
 // ---------------------------------------------------------------------------------------------
 // 3. Two edges: one drains and comes back (SPEC.md §3.10, §8.5)
 
-/** A copy of `from` (CA, serving certificate, identity.json) for a second edge of the same deployment. */
-async function cloneStateDir (t: Parameters<typeof tempDir>[0], from: string): Promise<string> {
-  const to = await tempDir(t, 'burrow-edge-b-')
-  const skip = new Set(['admin.sock', 'identity.lock'])
-  for (const name of await readdir(from)) {
-    if (!skip.has(name)) await cp(join(from, name), join(to, name), { recursive: true })
-  }
-  return to
-}
 
 t.test('HA §3.10 §8.5 two edges: connections spread 2/2, move to B at once when A drains, and return to A make-before-break', async (t) => {
   const BASE_MS = 100

@@ -4,7 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo, Socket } from 'node:net'
@@ -196,4 +196,17 @@ export async function waitFor (check: () => boolean | Promise<boolean>, timeoutM
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
+}
+
+/**
+ * A copy of an edge's state directory (CA, serving certificate, identity.json) for a second edge of
+ * the same deployment: agents enrolled on one are accepted by both. The lock and admin socket stay.
+ */
+export async function cloneStateDir (t: T, from: string): Promise<string> {
+  const to = await tempDir(t, 'burrow-edge-b-')
+  const skip = new Set(['admin.sock', 'identity.lock'])
+  for (const name of await readdir(from)) {
+    if (!skip.has(name)) await cp(join(from, name), join(to, name), { recursive: true })
+  }
+  return to
 }

@@ -3,12 +3,12 @@
  * real edges, agents and origins on 127.0.0.1, port 0, and shows one defect.
  */
 import t from 'tap'
-import { cp, readdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import http2 from 'node:http2'
 import { join } from 'node:path'
 import type { ServerResponse } from 'node:http'
 import {
-  startOrigin, startEdge, startAgent, visit, waitFor, tempDir, identityFor, type StartedEdge,
+  startOrigin, startEdge, startAgent, visit, waitFor, tempDir, identityFor, cloneStateDir, type StartedEdge,
 } from '../helpers/servers.js'
 import { startGateRelay } from '../helpers/relay.js'
 import type { Agent } from '../../src/agent/agent.js'
@@ -16,15 +16,6 @@ import { FakeAgent, credentials } from '../conformance/fake-agent.js'
 
 const HOST = 'app.localhost'
 
-/** A copy of an edge's state dir (same CA and identities) for a second edge. */
-async function cloneStateDir (t: Parameters<typeof tempDir>[0], from: string): Promise<string> {
-  const to = await tempDir(t, 'burrow-edge-b-')
-  const skip = new Set(['admin.sock', 'identity.lock'])
-  for (const name of await readdir(from)) {
-    if (!skip.has(name)) await cp(join(from, name), join(to, name), { recursive: true })
-  }
-  return to
-}
 
 function routable (edge: StartedEdge): Array<{ id: string, connIndex: number, inflight: number }> {
   return (edge.edge.registry.connectionsFor(HOST) ?? []).filter((c) => c.state === 'registered')
